@@ -1,0 +1,70 @@
+"""cudnn_lite: small, fast, readable deep-learning kernels under a Keras-like API.
+
+    import cudnn_lite as cl
+    cl.build_info()          # how the kernels were compiled
+    cl.with_cuda             # compiled with CUDA kernels?
+    cl.cuda_available()      # a usable GPU (and CuPy) right now?
+
+Submodules mirror Keras: layers, models, losses, optimizers, callbacks,
+metrics, regularizers, initializers, datasets, preprocessing, utils; ``ops`` is
+the functional kernel API and ``reference`` its plain-NumPy twin.
+"""
+from __future__ import annotations
+
+import importlib
+
+from . import _C
+
+__version__ = "0.1.0"
+
+#: True when the extension was compiled with the CUDA kernels.
+with_cuda: bool = bool(_C.with_cuda)
+
+
+def cuda_available() -> bool:
+    """True when the CUDA kernels are compiled in, a GPU is visible and CuPy imports."""
+    if not with_cuda or _C.cuda_device_count() <= 0:
+        return False
+    try:
+        import cupy  # noqa: F401
+    except Exception:  # CuPy missing or broken: the CPU path still works
+        return False
+    return True
+
+
+def build_info() -> dict:
+    """Compiler, flags, vector ISA, OpenMP threads and CUDA details of this build."""
+    info = dict(_C.build_info())
+    info["version"] = __version__
+    info["with_cuda"] = with_cuda
+    info["cuda_devices"] = int(_C.cuda_device_count()) if with_cuda else 0
+    return info
+
+
+def get_num_threads() -> int:
+    """Threads the CPU kernels use (OpenMP)."""
+    return int(_C.get_num_threads())
+
+
+def set_num_threads(n: int) -> None:
+    """Set the CPU kernels' thread count (like OMP_NUM_THREADS)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected a positive int, got {n!r}")
+    _C.set_num_threads(n)
+
+
+_SUBMODULES = {
+    "ops", "reference", "layers", "models", "losses", "optimizers", "callbacks", "metrics",
+    "regularizers", "initializers", "activations", "datasets", "preprocessing", "utils",
+    "zoo", "backend", "saving", "plotting", "cli",
+}
+
+
+def __getattr__(name):  # lazy submodules: `cudnn_lite.layers` imports on first use
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'cudnn_lite' has no attribute {name!r}")
+
+
+__all__ = ["with_cuda", "cuda_available", "build_info", "get_num_threads", "set_num_threads",
+           *sorted(_SUBMODULES)]

@@ -1,0 +1,436 @@
+"""Functional API over the compiled kernels (``cudnn_lite._C``).
+
+Every function takes float32, C-contiguous arrays: NumPy arrays run the C++
+CPU kernels, CuPy arrays the CUDA kernels (on CuPy's current stream). Layouts
+are channels-last like Keras: images NHWC, conv kernels HWIO, dense kernels
+(in, out). Outputs are allocated on the input's device unless ``out=`` gives a
+preallocated array of the right shape (the layer API reuses its buffers that
+way). Backward functions return fresh gradients; they never accumulate.
+
+The plain-NumPy twin of every function lives in :mod:`cudnn_lite.reference`.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _C
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "OPTIMIZERS",
+    "conv_padding", "pool_padding", "conv_output_shape", "pool_output_shape",
+    "sgemm", "dense_forward", "dense_backward", "bias_backward",
+    "conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter",
+    "maxpool2d_forward", "maxpool2d_backward", "avgpool2d_forward", "avgpool2d_backward",
+    "global_avgpool2d_forward", "global_avgpool2d_backward",
+    "activation_forward", "activation_backward",
+    "softmax_forward", "softmax_backward",
+    "loss_forward", "loss_backward", "softmax_cross_entropy_backward",
+    "batchnorm_forward_train", "batchnorm_forward_inference", "batchnorm_backward",
+    "dropout_forward", "dropout_backward",
+    "optimizer_update",
+]
+
+# names -> the enum values of csrc/cudnn_lite.h
+ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "step": 5}
+LOSSES = {"categorical_crossentropy": 0, "binary_crossentropy": 1, "mse": 2, "mae": 3}
+OPTIMIZERS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adadelta": 3, "adam": 4, "nadam": 5}
+
+
+# ----------------------------------------------------------------- helpers
+
+def _xp(x):
+    """numpy or cupy, whichever owns x."""
+    if isinstance(x, np.ndarray):
+        return np
+    if hasattr(x, "__cuda_array_interface__"):
+        import cupy  # only reached with a CuPy array in hand
+        return cupy
+    raise TypeError(f"expected a numpy.ndarray or cupy.ndarray, got {type(x).__name__}")
+
+
+def _out(out, like, shape, name="out"):
+    """Return ``out`` after checking it, or a new float32 array on like's device."""
+    shape = tuple(int(s) for s in shape)
+    if out is None:
+        return _xp(like).empty(shape, dtype=np.float32)
+    if tuple(out.shape) != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {tuple(out.shape)}")
+    return out
+
+
+def _pair(value, name):
+    if isinstance(value, numbers.Integral):
+        value = (int(value), int(value))
+    try:
+        a, b = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}") from None
+    if a <= 0 or b <= 0:
+        raise ValueError(f"{name}: expected positive values, got {value!r}")
+    return a, b
+
+
+def _activation(name):
+    if name is None:
+        name = "linear"
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {name!r}") from None
+
+
+def _same_padding(size, window, stride):
+    """TensorFlow/Keras 'same': output ceil(size / stride), extra cell at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + window - size, 0)
+    return total // 2, total - total // 2
+
+
+def _padding(h, w, kh, kw, sh, sw, padding, name="padding"):
+    """Resolve 'valid', 'same' or explicit (top, bottom, left, right)."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return 0, 0, 0, 0
+        if mode == "same":
+            return _same_padding(h, kh, sh) + _same_padding(w, kw, sw)
+        raise ValueError(f"{name}: expected 'valid', 'same' or (top, bottom, left, right), got {padding!r}")
+    try:
+        pads = tuple(int(p) for p in padding)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected 'valid', 'same' or (top, bottom, left, right), got {padding!r}") from None
+    if len(pads) != 4 or min(pads) < 0:
+        raise ValueError(f"{name}: explicit padding must be 4 non-negative ints (top, bottom, left, right), got {padding!r}")
+    return pads
+
+
+def _image_shape(x, name):
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D (batch, height, width, channels) array, got shape {tuple(x.shape)}")
+    return tuple(int(s) for s in x.shape)
+
+
+def conv_padding(input_shape, kernel_size, strides=1, padding="valid"):
+    """(top, bottom, left, right) for an NHWC input shape (or (h, w))."""
+    h, w = input_shape[-3:-1] if len(input_shape) >= 3 else input_shape
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(strides, "strides")
+    return _padding(h, w, kh, kw, sh, sw, padding)
+
+
+pool_padding = conv_padding
+
+
+def _window_out(size, window, stride, before, after, name):
+    padded = size + before + after
+    if window > padded:
+        raise ValueError(f"{name}: window {window} is larger than the padded input {padded}")
+    return (padded - window) // stride + 1
+
+
+def conv_output_shape(input_shape, filters, kernel_size, strides=1, padding="valid"):
+    """Output shape (n, out_h, out_w, filters) of conv2d on NHWC input_shape."""
+    n, h, w, _ = input_shape
+    kh, kw = _pair(kernel_size, "kernel_size")
+    sh, sw = _pair(strides, "strides")
+    pt, pb, pl, pr = _padding(h, w, kh, kw, sh, sw, padding)
+    return (n, _window_out(h, kh, sh, pt, pb, "kernel_size"), _window_out(w, kw, sw, pl, pr, "kernel_size"), filters)
+
+
+def pool_output_shape(input_shape, pool_size, strides=None, padding="valid"):
+    n, h, w, c = input_shape
+    ph, pw = _pair(pool_size, "pool_size")
+    sh, sw = _pair(pool_size if strides is None else strides, "strides")
+    pt, pb, pl, pr = _padding(h, w, ph, pw, sh, sw, padding)
+    return (n, _window_out(h, ph, sh, pt, pb, "pool_size"), _window_out(w, pw, sw, pl, pr, "pool_size"), c)
+
+
+# ------------------------------------------------------------------ matmul
+
+def sgemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
+    """out = alpha * op(a) @ op(b) + beta * out; a and b 2-D; out read only when beta != 0."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"sgemm: a and b must be 2-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    m = a.shape[1] if trans_a else a.shape[0]
+    n = b.shape[0] if trans_b else b.shape[1]
+    if beta != 0.0 and out is None:
+        raise ValueError("sgemm: beta != 0 needs out= (the matrix to accumulate into)")
+    out = _out(out, a, (m, n))
+    _C.sgemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta))
+    return out
+
+
+def dense_forward(x, w, b=None, activation="linear", alpha=0.0, out=None):
+    """y = activation(x @ w + b); x (rows, in), w (in, out), b (out,) -> y (rows, out)."""
+    if x.ndim != 2:
+        raise ValueError(f"x: expected a 2-D (batch, features) array, got shape {tuple(x.shape)}")
+    if w.ndim != 2:
+        raise ValueError(f"w: expected a 2-D (in, out) array, got shape {tuple(w.shape)}")
+    out = _out(out, x, (x.shape[0], w.shape[1]))
+    _C.dense_forward(x, w, b, out, _activation(activation), float(alpha))
+    return out
+
+
+def bias_backward(dy, out=None):
+    """db[c] = sum of dy over every axis but the last."""
+    cols = dy.shape[-1]
+    out = _out(out, dy, (cols,))
+    _C.bias_backward(dy.reshape(-1, cols), out)
+    return out
+
+
+def dense_backward(x, w, dy, with_bias=True, need_dx=True):
+    """Gradients of y = x @ w + b: returns (dx or None, dw, db or None)."""
+    dx = sgemm(dy, w, trans_b=True) if need_dx else None
+    dw = sgemm(x, dy, trans_a=True)
+    db = bias_backward(dy) if with_bias else None
+    return dx, dw, db
+
+
+# ------------------------------------------------------------- convolution
+
+def _conv_args(x_shape, w_shape, strides, padding):
+    n, h, wd, c = x_shape
+    if len(w_shape) != 4:
+        raise ValueError(f"w: expected a 4-D (kh, kw, in_channels, filters) kernel, got shape {tuple(w_shape)}")
+    kh, kw, wc, k = (int(s) for s in w_shape)
+    if wc != c:
+        raise ValueError(f"w: expected in_channels {c} (the input's last axis), got kernel shape {tuple(w_shape)}")
+    sh, sw = _pair(strides, "strides")
+    pads = _padding(h, wd, kh, kw, sh, sw, padding)
+    out_shape = (n, _window_out(h, kh, sh, pads[0], pads[1], "w"), _window_out(wd, kw, sw, pads[2], pads[3], "w"), k)
+    return (sh, sw) + pads, out_shape
+
+
+def conv2d_forward(x, w, b=None, strides=1, padding="valid", activation="linear", alpha=0.0, out=None):
+    """y = activation(conv(x, w) + b); x (n, h, w, c), w (kh, kw, c, k) -> y (n, oh, ow, k)."""
+    args, out_shape = _conv_args(_image_shape(x, "x"), w.shape, strides, padding)
+    out = _out(out, x, out_shape)
+    _C.conv2d_forward(x, w, b, out, *args, _activation(activation), float(alpha))
+    return out
+
+
+def conv2d_backward_data(dy, w, x_shape, strides=1, padding="valid", out=None):
+    """dx (x_shape) from dy (n, oh, ow, k) and w (kh, kw, c, k)."""
+    x_shape = tuple(int(s) for s in x_shape)
+    args, out_shape = _conv_args(x_shape, w.shape, strides, padding)
+    if tuple(dy.shape) != out_shape:
+        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    out = _out(out, dy, x_shape)
+    _C.conv2d_backward_data(dy, w, out, *args)
+    return out
+
+
+def conv2d_backward_filter(x, dy, w_shape, strides=1, padding="valid", out=None):
+    """dw (w_shape = (kh, kw, c, k)) from x (n, h, w, c) and dy (n, oh, ow, k)."""
+    w_shape = tuple(int(s) for s in w_shape)
+    args, out_shape = _conv_args(_image_shape(x, "x"), w_shape, strides, padding)
+    if tuple(dy.shape) != out_shape:
+        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    out = _out(out, x, w_shape)
+    _C.conv2d_backward_filter(x, dy, out, *args)
+    return out
+
+
+# ----------------------------------------------------------------- pooling
+
+def _pool_args(x_shape, pool_size, strides, padding):
+    n, h, w, c = x_shape
+    ph, pw = _pair(pool_size, "pool_size")
+    sh, sw = _pair(pool_size if strides is None else strides, "strides")
+    pads = _padding(h, w, ph, pw, sh, sw, padding)
+    out_shape = (n, _window_out(h, ph, sh, pads[0], pads[1], "pool_size"),
+                 _window_out(w, pw, sw, pads[2], pads[3], "pool_size"), c)
+    return (ph, pw, sh, sw) + pads, out_shape
+
+
+def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
+    """x (n, h, w, c) -> y (n, oh, ow, c); strides default to pool_size (Keras)."""
+    args, out_shape = _pool_args(_image_shape(x, "x"), pool_size, strides, padding)
+    out = _out(out, x, out_shape)
+    _C.maxpool2d_forward(x, out, *args)
+    return out
+
+
+def maxpool2d_backward(x, dy, pool_size=2, strides=None, padding="valid", out=None):
+    """dx (n, h, w, c): each window's gradient goes to its first maximum (Keras on ties)."""
+    x_shape = _image_shape(x, "x")
+    args, out_shape = _pool_args(x_shape, pool_size, strides, padding)
+    if tuple(dy.shape) != out_shape:
+        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    out = _out(out, x, x_shape)
+    _C.maxpool2d_backward(x, dy, out, *args)
+    return out
+
+
+def avgpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
+    """x (n, h, w, c) -> y (n, oh, ow, c); padded cells are not counted."""
+    args, out_shape = _pool_args(_image_shape(x, "x"), pool_size, strides, padding)
+    out = _out(out, x, out_shape)
+    _C.avgpool2d_forward(x, out, *args)
+    return out
+
+
+def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid", out=None):
+    x_shape = tuple(int(s) for s in x_shape)
+    args, out_shape = _pool_args(x_shape, pool_size, strides, padding)
+    if tuple(dy.shape) != out_shape:
+        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    out = _out(out, dy, x_shape)
+    _C.avgpool2d_backward(dy, out, *args)
+    return out
+
+
+def global_avgpool2d_forward(x, out=None):
+    """x (n, h, w, c) -> y (n, c)."""
+    n, _, _, c = _image_shape(x, "x")
+    out = _out(out, x, (n, c))
+    _C.global_avgpool_forward(x, out)
+    return out
+
+
+def global_avgpool2d_backward(dy, x_shape, out=None):
+    """dy (n, c) -> dx (x_shape)."""
+    out = _out(out, dy, x_shape)
+    _C.global_avgpool_backward(dy, out)
+    return out
+
+
+# ------------------------------------------------------------- activations
+
+def activation_forward(x, activation="relu", alpha=0.0, out=None):
+    """Elementwise; activation in ACTIVATIONS (softmax has its own function)."""
+    out = _out(out, x, x.shape)
+    _C.activation_forward(x, out, _activation(activation), float(alpha))
+    return out
+
+
+def activation_backward(x, y, dy, activation="relu", alpha=0.0, out=None):
+    """dx from the forward input x, the forward output y and dy."""
+    out = _out(out, dy, dy.shape)
+    _C.activation_backward(x, y, dy, out, _activation(activation), float(alpha))
+    return out
+
+
+def softmax_forward(x, out=None):
+    """Softmax over the last axis."""
+    out = _out(out, x, x.shape)
+    _C.softmax_forward(x, out)
+    return out
+
+
+def softmax_backward(y, dy, out=None):
+    out = _out(out, dy, dy.shape)
+    _C.softmax_backward(y, dy, out)
+    return out
+
+
+# ------------------------------------------------------------------ losses
+
+def _loss(name):
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {name!r}") from None
+
+
+def loss_forward(p, t, loss="categorical_crossentropy", out=None):
+    """Per-sample losses (batch,) of predictions p against targets t, both (batch, classes)."""
+    out = _out(out, p, (p.shape[0],) if p.ndim else ())
+    _C.loss_forward(p, t, out, _loss(loss))
+    return out
+
+
+def loss_backward(p, t, loss="categorical_crossentropy", out=None):
+    """Gradient of the batch's mean loss with respect to p."""
+    out = _out(out, p, p.shape)
+    _C.loss_backward(p, t, out, _loss(loss))
+    return out
+
+
+def softmax_cross_entropy_backward(p, t, out=None):
+    """Fused softmax + categorical cross-entropy: d mean loss / d logits = (p - t) / batch."""
+    out = _out(out, p, p.shape)
+    _C.softmax_cross_entropy_backward(p, t, out)
+    return out
+
+
+# ------------------------------------------------------------- batch norm
+
+def batchnorm_forward_train(x, gamma, beta, moving_mean, moving_var, momentum=0.99, epsilon=1e-3, out=None):
+    """Normalises over every axis but the last with the batch's statistics.
+
+    Updates moving_mean and moving_var in place. Returns (y, save_mean, save_invstd).
+    """
+    c = x.shape[-1]
+    out = _out(out, x, x.shape)
+    xp = _xp(x)
+    save_mean = xp.empty((c,), dtype=np.float32)
+    save_invstd = xp.empty((c,), dtype=np.float32)
+    _C.batchnorm_forward_train(x, gamma, beta, moving_mean, moving_var, out, save_mean, save_invstd,
+                               float(epsilon), float(momentum))
+    return out, save_mean, save_invstd
+
+
+def batchnorm_forward_inference(x, gamma, beta, moving_mean, moving_var, epsilon=1e-3, out=None):
+    out = _out(out, x, x.shape)
+    _C.batchnorm_forward_inference(x, gamma, beta, moving_mean, moving_var, out, float(epsilon))
+    return out
+
+
+def batchnorm_backward(x, dy, gamma, save_mean, save_invstd, out=None):
+    """Returns (dx, dgamma, dbeta)."""
+    c = x.shape[-1]
+    out = _out(out, x, x.shape)
+    xp = _xp(x)
+    dgamma = xp.empty((c,), dtype=np.float32)
+    dbeta = xp.empty((c,), dtype=np.float32)
+    _C.batchnorm_backward(x, dy, gamma, save_mean, save_invstd, out, dgamma, dbeta)
+    return out, dgamma, dbeta
+
+
+# ----------------------------------------------------------------- dropout
+
+def _check_rate(rate):
+    rate = float(rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"rate: expected a float in [0, 1), got {rate!r}")
+    return rate
+
+
+def dropout_forward(x, rate, seed, offset=0, out=None):
+    """Zeroes elements with probability ``rate`` and scales the rest by 1 / (1 - rate).
+
+    The mask is a pure function of (seed, offset, element index): the same on
+    CPU and GPU; dropout_backward with the same arguments reuses it.
+    """
+    out = _out(out, x, x.shape)
+    _C.dropout_forward(x, out, _check_rate(rate), int(seed), int(offset))
+    return out
+
+
+def dropout_backward(dy, rate, seed, offset=0, out=None):
+    out = _out(out, dy, dy.shape)
+    _C.dropout_backward(dy, out, _check_rate(rate), int(seed), int(offset))
+    return out
+
+
+# -------------------------------------------------------------- optimizers
+
+def optimizer_update(kind, param, grad, slot1=None, slot2=None, *, lr, momentum=0.0, nesterov=False,
+                     rho=0.9, beta1=0.9, beta2=0.999, epsilon=1e-7, l2=0.0, c1=0.0, c2=0.0, c3=0.0):
+    """One in-place update of ``param`` (and its slots) by the rule ``kind``.
+
+    The rules and the meaning of c1..c3 are in csrc/cudnn_lite.h (OptimizerStep);
+    cudnn_lite.optimizers computes them per step.
+    """
+    try:
+        k = OPTIMIZERS[kind]
+    except (KeyError, TypeError):
+        raise ValueError(f"kind: expected one of {sorted(OPTIMIZERS)}, got {kind!r}") from None
+    _C.optimizer_update(param, grad, slot1, slot2, k, float(lr), float(momentum), bool(nesterov),
+                        float(rho), float(beta1), float(beta2), float(epsilon), float(l2),
+                        float(c1), float(c2), float(c3))
+    return param
