@@ -400,6 +400,12 @@ def _check_rate(rate):
     return rate
 
 
+def _u64(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < 2**64:
+        raise ValueError(f"{name}: expected an int in [0, 2**64), got {value!r}")
+    return int(value)
+
+
 def dropout_forward(x, rate, seed, offset=0, out=None):
     """Zeroes elements with probability ``rate`` and scales the rest by 1 / (1 - rate).
 
@@ -407,13 +413,13 @@ def dropout_forward(x, rate, seed, offset=0, out=None):
     CPU and GPU; dropout_backward with the same arguments reuses it.
     """
     out = _out(out, x, x.shape)
-    _C.dropout_forward(x, out, _check_rate(rate), int(seed), int(offset))
+    _C.dropout_forward(x, out, _check_rate(rate), _u64(seed, "seed"), _u64(offset, "offset"))
     return out
 
 
 def dropout_backward(dy, rate, seed, offset=0, out=None):
     out = _out(out, dy, dy.shape)
-    _C.dropout_backward(dy, out, _check_rate(rate), int(seed), int(offset))
+    _C.dropout_backward(dy, out, _check_rate(rate), _u64(seed, "seed"), _u64(offset, "offset"))
     return out
 
 

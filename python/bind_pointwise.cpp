@@ -1,0 +1,255 @@
+// bind_pointwise.cpp: activations, softmax, losses, batch norm, dropout and
+// optimizer updates: the ops whose shapes are (rows, cols) or flat.
+#include "cudnn_lite.h"
+#include "tensor.h"
+
+namespace cudnn_lite::binding {
+
+namespace {
+
+Loss loss_arg(int loss) {
+  if (loss < 0 || loss > static_cast<int>(Loss::mae))
+    throw py::value_error("loss: unknown loss id " + std::to_string(loss));
+  return static_cast<Loss>(loss);
+}
+
+// (rows, cols) view of an array whose last axis is cols; a 1-D array is (n, 1)
+void rows_cols(const Tensor& t, int64_t* rows, int64_t* cols) {
+  if (t.ndim() < 1) throw py::value_error(std::string(t.name) + ": expected at least 1-D, got a scalar");
+  *cols = t.ndim() == 1 ? 1 : t.dim(-1);
+  *rows = *cols == 0 ? 0 : t.numel() / *cols;
+}
+
+// ----------------------------------------------------------- activations
+
+void activation_forward(py::handle x_, py::handle y_, int act, float alpha) {
+  Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "out", true);
+  expect_same_device({&x, &y});
+  expect_same_shape(y, x);
+  const Activation a = activation_arg(act);
+  if (x.numel() == 0) return;
+  CL_LAUNCH(x.gpu, activation_forward, a, alpha, x.numel(), x.data, y.data);
+}
+
+void activation_backward(py::handle x_, py::handle y_, py::handle dy_, py::handle dx_, int act,
+                         float alpha) {
+  Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "y"), dy = tensor_arg(dy_, "dy");
+  Tensor dx = tensor_arg(dx_, "out", true);
+  expect_same_device({&x, &y, &dy, &dx});
+  expect_same_shape(y, x);
+  expect_same_shape(dy, x);
+  expect_same_shape(dx, x);
+  const Activation a = activation_arg(act);
+  if (x.numel() == 0) return;
+  CL_LAUNCH(x.gpu, activation_backward, a, alpha, x.numel(), x.data, y.data, dy.data, dx.data);
+}
+
+// --------------------------------------------------------------- softmax
+
+void softmax_forward(py::handle x_, py::handle y_) {
+  Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "out", true);
+  expect_same_device({&x, &y});
+  expect_same_shape(y, x);
+  int64_t rows, cols;
+  rows_cols(x, &rows, &cols);
+  if (rows == 0) return;
+  CL_LAUNCH(x.gpu, softmax_forward, rows, cols, x.data, y.data);
+}
+
+void softmax_backward(py::handle y_, py::handle dy_, py::handle dx_) {
+  Tensor y = tensor_arg(y_, "y"), dy = tensor_arg(dy_, "dy"), dx = tensor_arg(dx_, "out", true);
+  expect_same_device({&y, &dy, &dx});
+  expect_same_shape(dy, y);
+  expect_same_shape(dx, y);
+  int64_t rows, cols;
+  rows_cols(y, &rows, &cols);
+  if (rows == 0) return;
+  CL_LAUNCH(y.gpu, softmax_backward, rows, cols, y.data, dy.data, dx.data);
+}
+
+// ---------------------------------------------------------------- losses
+// p, t: (batch, ...) -> rows = batch, cols = the rest flattened
+
+void loss_shapes(const Tensor& p, const Tensor& t, Loss loss, int64_t* rows, int64_t* cols) {
+  if (p.ndim() < 1) throw py::value_error("p: expected a (batch, ...) array, got a scalar");
+  if (loss == Loss::categorical_crossentropy) expect_rank(p, 2, "(batch, classes)");
+  expect_same_shape(t, p);
+  *rows = p.dim(0);
+  *cols = *rows == 0 ? 0 : p.numel() / *rows;
+  if (*rows > 0 && *cols == 0) throw py::value_error("p: expected at least one value per sample");
+}
+
+void loss_forward(py::handle p_, py::handle t_, py::handle out_, int loss) {
+  Tensor p = tensor_arg(p_, "p"), t = tensor_arg(t_, "t"), out = tensor_arg(out_, "out", true);
+  expect_same_device({&p, &t, &out});
+  const Loss l = loss_arg(loss);
+  int64_t rows, cols;
+  loss_shapes(p, t, l, &rows, &cols);
+  expect_shape(out, {rows});
+  if (rows == 0) return;
+  CL_LAUNCH(p.gpu, loss_forward, l, rows, cols, p.data, t.data, out.data);
+}
+
+void loss_backward(py::handle p_, py::handle t_, py::handle dp_, int loss) {
+  Tensor p = tensor_arg(p_, "p"), t = tensor_arg(t_, "t"), dp = tensor_arg(dp_, "out", true);
+  expect_same_device({&p, &t, &dp});
+  const Loss l = loss_arg(loss);
+  int64_t rows, cols;
+  loss_shapes(p, t, l, &rows, &cols);
+  expect_same_shape(dp, p);
+  if (rows == 0) return;
+  CL_LAUNCH(p.gpu, loss_backward, l, rows, cols, p.data, t.data, dp.data);
+}
+
+void softmax_cross_entropy_backward(py::handle p_, py::handle t_, py::handle d_) {
+  Tensor p = tensor_arg(p_, "p"), t = tensor_arg(t_, "t"), d = tensor_arg(d_, "out", true);
+  expect_same_device({&p, &t, &d});
+  expect_rank(p, 2, "(batch, classes)");
+  expect_same_shape(t, p);
+  expect_same_shape(d, p);
+  if (p.numel() == 0) return;
+  CL_LAUNCH(p.gpu, softmax_cross_entropy_backward, p.dim(0), p.dim(1), p.data, t.data, d.data);
+}
+
+// ------------------------------------------------------------ batch norm
+// x (..., c) is (rows, c); per-channel vectors are (c,)
+
+int64_t bn_channels(const Tensor& x, std::initializer_list<const Tensor*> vectors) {
+  if (x.ndim() < 2) throw py::value_error("x: expected a (batch, ..., channels) array, got shape " + shape_str(x.shape));
+  const int64_t c = x.dim(-1);
+  for (const Tensor* v : vectors) expect_shape(*v, {c});
+  return c;
+}
+
+void batchnorm_forward_train(py::handle x_, py::handle gamma_, py::handle beta_, py::handle mm_,
+                             py::handle mv_, py::handle y_, py::handle sm_, py::handle si_,
+                             float eps, float momentum) {
+  Tensor x = tensor_arg(x_, "x"), gamma = tensor_arg(gamma_, "gamma"), beta = tensor_arg(beta_, "beta");
+  Tensor mm = tensor_arg(mm_, "moving_mean", true), mv = tensor_arg(mv_, "moving_var", true);
+  Tensor y = tensor_arg(y_, "out", true), sm = tensor_arg(sm_, "save_mean", true);
+  Tensor si = tensor_arg(si_, "save_invstd", true);
+  expect_same_device({&x, &gamma, &beta, &mm, &mv, &y, &sm, &si});
+  const int64_t c = bn_channels(x, {&gamma, &beta, &mm, &mv, &sm, &si});
+  expect_same_shape(y, x);
+  if (!(eps > 0.0f)) throw py::value_error("epsilon: expected a positive float");
+  if (!(momentum >= 0.0f && momentum <= 1.0f)) throw py::value_error("momentum: expected a float in [0, 1]");
+  const int64_t rows = c == 0 ? 0 : x.numel() / c;
+  if (rows == 0) throw py::value_error("x: batch statistics need at least one sample (got an empty batch)");
+  CL_LAUNCH(x.gpu, batchnorm_forward_train, rows, c, x.data, gamma.data, beta.data, eps, momentum,
+            mm.data, mv.data, y.data, sm.data, si.data);
+}
+
+void batchnorm_forward_inference(py::handle x_, py::handle gamma_, py::handle beta_, py::handle mm_,
+                                 py::handle mv_, py::handle y_, float eps) {
+  Tensor x = tensor_arg(x_, "x"), gamma = tensor_arg(gamma_, "gamma"), beta = tensor_arg(beta_, "beta");
+  Tensor mm = tensor_arg(mm_, "moving_mean"), mv = tensor_arg(mv_, "moving_var");
+  Tensor y = tensor_arg(y_, "out", true);
+  expect_same_device({&x, &gamma, &beta, &mm, &mv, &y});
+  const int64_t c = bn_channels(x, {&gamma, &beta, &mm, &mv});
+  expect_same_shape(y, x);
+  if (!(eps > 0.0f)) throw py::value_error("epsilon: expected a positive float");
+  const int64_t rows = c == 0 ? 0 : x.numel() / c;
+  if (rows == 0) return;
+  CL_LAUNCH(x.gpu, batchnorm_forward_inference, rows, c, x.data, gamma.data, beta.data, mm.data,
+            mv.data, eps, y.data);
+}
+
+void batchnorm_backward(py::handle x_, py::handle dy_, py::handle gamma_, py::handle sm_,
+                        py::handle si_, py::handle dx_, py::handle dgamma_, py::handle dbeta_) {
+  Tensor x = tensor_arg(x_, "x"), dy = tensor_arg(dy_, "dy"), gamma = tensor_arg(gamma_, "gamma");
+  Tensor sm = tensor_arg(sm_, "save_mean"), si = tensor_arg(si_, "save_invstd");
+  Tensor dx = tensor_arg(dx_, "out", true), dgamma = tensor_arg(dgamma_, "dgamma", true);
+  Tensor dbeta = tensor_arg(dbeta_, "dbeta", true);
+  expect_same_device({&x, &dy, &gamma, &sm, &si, &dx, &dgamma, &dbeta});
+  const int64_t c = bn_channels(x, {&gamma, &sm, &si, &dgamma, &dbeta});
+  expect_same_shape(dy, x);
+  expect_same_shape(dx, x);
+  const int64_t rows = c == 0 ? 0 : x.numel() / c;
+  if (rows == 0) throw py::value_error("x: batch norm backward needs at least one sample (got an empty batch)");
+  CL_LAUNCH(x.gpu, batchnorm_backward, rows, c, x.data, dy.data, gamma.data, sm.data, si.data,
+            dx.data, dgamma.data, dbeta.data);
+}
+
+// --------------------------------------------------------------- dropout
+
+void check_rate(float rate) {
+  if (!(rate >= 0.0f && rate < 1.0f))
+    throw py::value_error("rate: expected a float in [0, 1), got " + std::to_string(rate));
+}
+
+void dropout_forward(py::handle x_, py::handle y_, float rate, uint64_t seed, uint64_t offset) {
+  Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "out", true);
+  expect_same_device({&x, &y});
+  expect_same_shape(y, x);
+  check_rate(rate);
+  if (x.numel() == 0) return;
+  CL_LAUNCH(x.gpu, dropout_forward, x.numel(), x.data, y.data, rate, seed, offset);
+}
+
+void dropout_backward(py::handle dy_, py::handle dx_, float rate, uint64_t seed, uint64_t offset) {
+  Tensor dy = tensor_arg(dy_, "dy"), dx = tensor_arg(dx_, "out", true);
+  expect_same_device({&dy, &dx});
+  expect_same_shape(dx, dy);
+  check_rate(rate);
+  if (dy.numel() == 0) return;
+  CL_LAUNCH(dy.gpu, dropout_backward, dy.numel(), dy.data, dx.data, rate, seed, offset);
+}
+
+// ------------------------------------------------------------ optimizers
+
+void optimizer_update(py::handle param_, py::handle grad_, py::handle slot1_, py::handle slot2_,
+                      int kind, float lr, float momentum, bool nesterov, float rho, float beta1,
+                      float beta2, float epsilon, float l2, float c1, float c2, float c3) {
+  Tensor param = tensor_arg(param_, "param", true), grad = tensor_arg(grad_, "grad");
+  Tensor slot1 = optional_tensor_arg(slot1_, "slot1", true);
+  Tensor slot2 = optional_tensor_arg(slot2_, "slot2", true);
+  expect_same_device({&param, &grad, &slot1, &slot2});
+  expect_same_shape(grad, param);
+  if (kind < 0 || kind > static_cast<int>(Optimizer::nadam))
+    throw py::value_error("kind: unknown optimizer id " + std::to_string(kind));
+  OptimizerStep s;
+  s.kind = static_cast<Optimizer>(kind);
+  s.lr = lr; s.momentum = momentum; s.nesterov = nesterov; s.rho = rho;
+  s.beta1 = beta1; s.beta2 = beta2; s.epsilon = epsilon; s.l2 = l2;
+  s.c1 = c1; s.c2 = c2; s.c3 = c3;
+  // which slots each rule reads and writes (csrc/cudnn_lite.h)
+  bool need1 = false, need2 = false;
+  switch (s.kind) {
+    case Optimizer::sgd: need1 = momentum != 0.0f; break;
+    case Optimizer::adagrad: need1 = true; break;
+    case Optimizer::rmsprop: need1 = true; need2 = momentum != 0.0f; break;
+    case Optimizer::adadelta: case Optimizer::adam: case Optimizer::nadam: need1 = need2 = true; break;
+  }
+  const char* names[] = {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam"};
+  if (need1 && !slot1.data) throw py::value_error(std::string("slot1: required by ") + names[kind]);
+  if (need2 && !slot2.data) throw py::value_error(std::string("slot2: required by ") + names[kind]);
+  if (slot1.data) expect_same_shape(slot1, param);
+  if (slot2.data) expect_same_shape(slot2, param);
+  if (param.numel() == 0) return;
+  CL_LAUNCH(param.gpu, optimizer_update, s, param.numel(), param.data, grad.data,
+            need1 ? slot1.data : nullptr, need2 ? slot2.data : nullptr);
+}
+
+}  // namespace
+
+void register_pointwise(py::module_& m) {
+  using py::arg;
+  m.def("activation_forward", &activation_forward, arg("x"), arg("out"), arg("activation"), arg("alpha"));
+  m.def("activation_backward", &activation_backward, arg("x"), arg("y"), arg("dy"), arg("out"),
+        arg("activation"), arg("alpha"));
+  m.def("softmax_forward", &softmax_forward, arg("x"), arg("out"));
+  m.def("softmax_backward", &softmax_backward, arg("y"), arg("dy"), arg("out"));
+  m.def("loss_forward", &loss_forward, arg("p"), arg("t"), arg("out"), arg("loss"));
+  m.def("loss_backward", &loss_backward, arg("p"), arg("t"), arg("out"), arg("loss"));
+  m.def("softmax_cross_entropy_backward", &softmax_cross_entropy_backward, arg("p"), arg("t"), arg("out"));
+  m.def("batchnorm_forward_train", &batchnorm_forward_train);
+  m.def("batchnorm_forward_inference", &batchnorm_forward_inference);
+  m.def("batchnorm_backward", &batchnorm_backward);
+  m.def("dropout_forward", &dropout_forward, arg("x"), arg("out"), arg("rate"), arg("seed"), arg("offset"));
+  m.def("dropout_backward", &dropout_backward, arg("dy"), arg("out"), arg("rate"), arg("seed"), arg("offset"));
+  m.def("optimizer_update", &optimizer_update, arg("param"), arg("grad"), arg("slot1").none(true),
+        arg("slot2").none(true), arg("kind"), arg("lr"), arg("momentum"), arg("nesterov"), arg("rho"),
+        arg("beta1"), arg("beta2"), arg("epsilon"), arg("l2"), arg("c1"), arg("c2"), arg("c3"));
+}
+
+}  // namespace cudnn_lite::binding

@@ -1,0 +1,138 @@
+// tensor.cpp: array checks and pointer extraction (see tensor.h).
+#include "tensor.h"
+
+#include <sstream>
+
+namespace cudnn_lite::binding {
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::ostringstream s;
+  s << "(";
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) s << ",";
+  s << ")";
+  return s.str();
+}
+
+namespace {
+
+[[noreturn]] void type_error(const std::string& msg) { throw py::type_error(msg); }
+[[noreturn]] void value_error(const std::string& msg) { throw py::value_error(msg); }
+
+std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
+
+Tensor numpy_tensor(py::handle obj, const char* name, bool writable) {
+  auto arr = py::reinterpret_borrow<py::array>(obj);
+  if (!arr.dtype().equal(py::dtype::of<float>()))
+    type_error(std::string(name) + ": expected dtype float32, got " +
+               std::string(py::str(arr.dtype())) + " (convert with .astype(numpy.float32))");
+  if (!(arr.flags() & py::array::c_style))
+    value_error(std::string(name) + ": expected a C-contiguous array, got a strided view " +
+                "(use numpy.ascontiguousarray)");
+  if (writable && !arr.writeable())
+    value_error(std::string(name) + ": output array is read-only");
+  Tensor t;
+  t.name = name;
+  t.data = static_cast<float*>(const_cast<void*>(arr.data()));
+  t.shape.assign(arr.shape(), arr.shape() + arr.ndim());
+  return t;
+}
+
+Tensor cuda_tensor(py::handle obj, const char* name, bool writable) {
+#ifndef CUDNN_LITE_WITH_CUDA
+  (void)obj;
+  (void)writable;
+  throw py::type_error(std::string(name) +
+                       ": got a GPU array, but this cudnn_lite build has no CUDA kernels "
+                       "(cudnn_lite.with_cuda is False); pass a NumPy array or rebuild with nvcc");
+#else
+  py::dict cai = obj.attr("__cuda_array_interface__");
+  const std::string typestr = py::str(cai["typestr"]);
+  if (typestr != "<f4")
+    type_error(std::string(name) + ": expected dtype float32, got typestr '" + typestr +
+               "' (convert with .astype(cupy.float32))");
+  Tensor t;
+  t.name = name;
+  t.gpu = true;
+  for (auto s : py::tuple(cai["shape"])) t.shape.push_back(s.cast<int64_t>());
+  if (cai.contains("strides") && !cai["strides"].is_none()) {
+    int64_t expected = 4;
+    py::tuple strides = cai["strides"];
+    for (int64_t i = t.ndim() - 1; i >= 0; --i) {
+      if (t.shape[i] != 1 && strides[i].cast<int64_t>() != expected)
+        value_error(std::string(name) + ": expected a C-contiguous array, got a strided view " +
+                    "(use cupy.ascontiguousarray)");
+      expected *= t.shape[i];
+    }
+  }
+  py::tuple data = cai["data"];
+  if (writable && data[1].cast<bool>()) value_error(std::string(name) + ": output array is read-only");
+  t.data = reinterpret_cast<float*>(data[0].cast<uintptr_t>());
+  return t;
+#endif
+}
+
+}  // namespace
+
+Tensor tensor_arg(py::handle obj, const char* name, bool writable) {
+  if (py::isinstance<py::array>(obj)) return numpy_tensor(obj, name, writable);
+  if (py::hasattr(obj, "__cuda_array_interface__")) return cuda_tensor(obj, name, writable);
+  type_error(std::string(name) + ": expected a float32 numpy.ndarray or cupy.ndarray, got " +
+             type_name(obj));
+}
+
+Tensor optional_tensor_arg(py::handle obj, const char* name, bool writable) {
+  if (obj.is_none()) {
+    Tensor t;
+    t.name = name;
+    return t;
+  }
+  return tensor_arg(obj, name, writable);
+}
+
+void expect_rank(const Tensor& t, int64_t rank, const char* layout) {
+  if (t.ndim() != rank)
+    value_error(std::string(t.name) + ": expected a " + std::to_string(rank) + "-D " + layout +
+                " array, got shape " + shape_str(t.shape));
+}
+
+void expect_shape(const Tensor& t, const std::vector<int64_t>& expected) {
+  if (t.shape != expected)
+    value_error(std::string(t.name) + ": expected shape " + shape_str(expected) + ", got " +
+                shape_str(t.shape));
+}
+
+void expect_same_shape(const Tensor& t, const Tensor& like) {
+  if (t.shape != like.shape)
+    value_error(std::string(t.name) + ": expected the shape of " + like.name + ", " +
+                shape_str(like.shape) + ", got " + shape_str(t.shape));
+}
+
+void expect_same_device(std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (t->data == nullptr && t->shape.empty()) continue;  // an absent optional
+    if (!first) {
+      first = t;
+    } else if (t->gpu != first->gpu) {
+      auto where = [](const Tensor* x) { return x->gpu ? "a CuPy (GPU) array" : "a NumPy (CPU) array"; };
+      value_error(std::string(t->name) + ": expected " + where(first) + " like " + first->name +
+                  ", got " + where(t) + "; all arrays of one op must live on the same device");
+    }
+  }
+}
+
+Activation activation_arg(int act) {
+  if (act < 0 || act > static_cast<int>(Activation::step))
+    throw py::value_error("activation: unknown activation id " + std::to_string(act));
+  return static_cast<Activation>(act);
+}
+
+void* current_stream() {
+  static py::object* get_stream = nullptr;  // leaked on purpose: no teardown at exit
+  if (!get_stream)
+    get_stream = new py::object(py::module_::import("cupy.cuda").attr("get_current_stream"));
+  return reinterpret_cast<void*>((*get_stream)().attr("ptr").cast<uintptr_t>());
+}
+
+}  // namespace cudnn_lite::binding
