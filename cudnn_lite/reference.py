@@ -20,7 +20,7 @@ Semantics (Keras's, channels-last):
 * losses (``p`` predictions, ``t`` targets, ``(rows, cols)``), ``eps = 1e-7``:
   categorical cross-entropy ``-sum t log clip(p / sum(p), eps, 1 - eps)``;
   binary cross-entropy ``mean_cols -(t log p + (1 - t) log(1 - p))`` with ``p``
-  clipped the same way; mse / mae the mean over the last axis. The gradient of a
+  clipped the same way (float32 bounds: ``1 - eps`` is 0.99999988); mse / mae the mean over the last axis. The gradient of a
   clip is zero where the value was clipped (strictly outside ``[eps, 1 - eps]``).
   ``loss_backward`` is the gradient of the MEAN over the batch of the per-row losses.
 * batch norm: batch mean and biased variance over every axis but the last,
@@ -43,7 +43,7 @@ import numbers
 import numpy as np
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LOSS_EPSILON",
+    "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "LOSS_EPSILON", "LOSS_CLIP_HIGH",
     "conv_padding", "pool_padding", "conv_output_shape", "pool_output_shape",
     "sgemm", "dense_forward", "dense_backward", "bias_backward",
     "conv2d_forward", "conv2d_backward_data", "conv2d_backward_filter",
@@ -60,7 +60,11 @@ __all__ = [
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "leaky_relu", "step")
 LOSSES = ("categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam")
-LOSS_EPSILON = 1e-7
+# The clip bounds are the float32 values Keras computes with float32 tensors:
+# eps = float32(1e-7) and 1 - eps = 0.99999988 (float32(1) - float32(1e-7)), also
+# when this reference runs in float64.
+LOSS_EPSILON = float(np.float32(1e-7))
+LOSS_CLIP_HIGH = float(np.float32(1.0) - np.float32(1e-7))
 
 
 # ------------------------------------------------------------ padding helpers
@@ -359,7 +363,7 @@ def softmax_backward(y, dy):
 
 def _clip_with_grad(p):
     """(clipped p, 1 where the clip passes the gradient, 0 where it clipped)."""
-    lo, hi = LOSS_EPSILON, 1 - LOSS_EPSILON
+    lo, hi = LOSS_EPSILON, LOSS_CLIP_HIGH
     passes = ((p >= lo) & (p <= hi)).astype(p.dtype)
     return np.clip(p, lo, hi), passes
 

@@ -67,10 +67,10 @@ def rng_for(seed):
 
 
 def randn(rng, *shape, scale=1.0):
-    """Normal data, float64, never exactly zero."""
+    """Normal data, float64 holding float32-representable values, never exactly zero."""
     a = rng.standard_normal(shape) * scale
     a[a == 0] = 0.5
-    return a
+    return a.astype(np.float32).astype(np.float64)
 
 
 def quantised(rng, *shape, levels=3):
