@@ -50,6 +50,13 @@ def _xp(x):
     raise TypeError(f"expected a numpy.ndarray or cupy.ndarray, got {type(x).__name__}")
 
 
+def _arrays(**named):
+    """TypeError unless every argument is a NumPy or CuPy array (checked before .shape is read)."""
+    for name, value in named.items():
+        if not (isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")):
+            raise TypeError(f"{name}: expected a float32 numpy.ndarray or cupy.ndarray, got {type(value).__name__}")
+
+
 def _out(out, like, shape, name="out"):
     """Return ``out`` after checking it, or a new float32 array on like's device."""
     shape = tuple(int(s) for s in shape)
@@ -151,6 +158,7 @@ def pool_output_shape(input_shape, pool_size, strides=None, padding="valid"):
 
 def sgemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     """out = alpha * op(a) @ op(b) + beta * out; a and b 2-D; out read only when beta != 0."""
+    _arrays(a=a, b=b)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"sgemm: a and b must be 2-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     m = a.shape[1] if trans_a else a.shape[0]
@@ -164,6 +172,7 @@ def sgemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
 
 def dense_forward(x, w, b=None, activation="linear", alpha=0.0, out=None):
     """y = activation(x @ w + b); x (rows, in), w (in, out), b (out,) -> y (rows, out)."""
+    _arrays(x=x, w=w)
     if x.ndim != 2:
         raise ValueError(f"x: expected a 2-D (batch, features) array, got shape {tuple(x.shape)}")
     if w.ndim != 2:
@@ -175,6 +184,7 @@ def dense_forward(x, w, b=None, activation="linear", alpha=0.0, out=None):
 
 def bias_backward(dy, out=None):
     """db[c] = sum of dy over every axis but the last."""
+    _arrays(dy=dy)
     cols = dy.shape[-1]
     out = _out(out, dy, (cols,))
     _C.bias_backward(dy.reshape(-1, cols), out)
@@ -206,6 +216,7 @@ def _conv_args(x_shape, w_shape, strides, padding):
 
 def conv2d_forward(x, w, b=None, strides=1, padding="valid", activation="linear", alpha=0.0, out=None):
     """y = activation(conv(x, w) + b); x (n, h, w, c), w (kh, kw, c, k) -> y (n, oh, ow, k)."""
+    _arrays(x=x, w=w)
     args, out_shape = _conv_args(_image_shape(x, "x"), w.shape, strides, padding)
     out = _out(out, x, out_shape)
     _C.conv2d_forward(x, w, b, out, *args, _activation(activation), float(alpha))
@@ -214,6 +225,7 @@ def conv2d_forward(x, w, b=None, strides=1, padding="valid", activation="linear"
 
 def conv2d_backward_data(dy, w, x_shape, strides=1, padding="valid", out=None):
     """dx (x_shape) from dy (n, oh, ow, k) and w (kh, kw, c, k)."""
+    _arrays(dy=dy, w=w)
     x_shape = tuple(int(s) for s in x_shape)
     args, out_shape = _conv_args(x_shape, w.shape, strides, padding)
     if tuple(dy.shape) != out_shape:
@@ -225,6 +237,7 @@ def conv2d_backward_data(dy, w, x_shape, strides=1, padding="valid", out=None):
 
 def conv2d_backward_filter(x, dy, w_shape, strides=1, padding="valid", out=None):
     """dw (w_shape = (kh, kw, c, k)) from x (n, h, w, c) and dy (n, oh, ow, k)."""
+    _arrays(x=x, dy=dy)
     w_shape = tuple(int(s) for s in w_shape)
     args, out_shape = _conv_args(_image_shape(x, "x"), w_shape, strides, padding)
     if tuple(dy.shape) != out_shape:
@@ -248,6 +261,7 @@ def _pool_args(x_shape, pool_size, strides, padding):
 
 def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
     """x (n, h, w, c) -> y (n, oh, ow, c); strides default to pool_size (Keras)."""
+    _arrays(x=x)
     args, out_shape = _pool_args(_image_shape(x, "x"), pool_size, strides, padding)
     out = _out(out, x, out_shape)
     _C.maxpool2d_forward(x, out, *args)
@@ -256,6 +270,7 @@ def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
 
 def maxpool2d_backward(x, dy, pool_size=2, strides=None, padding="valid", out=None):
     """dx (n, h, w, c): each window's gradient goes to its first maximum (Keras on ties)."""
+    _arrays(x=x, dy=dy)
     x_shape = _image_shape(x, "x")
     args, out_shape = _pool_args(x_shape, pool_size, strides, padding)
     if tuple(dy.shape) != out_shape:
@@ -267,6 +282,7 @@ def maxpool2d_backward(x, dy, pool_size=2, strides=None, padding="valid", out=No
 
 def avgpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
     """x (n, h, w, c) -> y (n, oh, ow, c); padded cells are not counted."""
+    _arrays(x=x)
     args, out_shape = _pool_args(_image_shape(x, "x"), pool_size, strides, padding)
     out = _out(out, x, out_shape)
     _C.avgpool2d_forward(x, out, *args)
@@ -274,6 +290,7 @@ def avgpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
 
 
 def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid", out=None):
+    _arrays(dy=dy)
     x_shape = tuple(int(s) for s in x_shape)
     args, out_shape = _pool_args(x_shape, pool_size, strides, padding)
     if tuple(dy.shape) != out_shape:
@@ -285,6 +302,7 @@ def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid", 
 
 def global_avgpool2d_forward(x, out=None):
     """x (n, h, w, c) -> y (n, c)."""
+    _arrays(x=x)
     n, _, _, c = _image_shape(x, "x")
     out = _out(out, x, (n, c))
     _C.global_avgpool_forward(x, out)
@@ -293,6 +311,7 @@ def global_avgpool2d_forward(x, out=None):
 
 def global_avgpool2d_backward(dy, x_shape, out=None):
     """dy (n, c) -> dx (x_shape)."""
+    _arrays(dy=dy)
     out = _out(out, dy, x_shape)
     _C.global_avgpool_backward(dy, out)
     return out
@@ -302,6 +321,7 @@ def global_avgpool2d_backward(dy, x_shape, out=None):
 
 def activation_forward(x, activation="relu", alpha=0.0, out=None):
     """Elementwise; activation in ACTIVATIONS (softmax has its own function)."""
+    _arrays(x=x)
     out = _out(out, x, x.shape)
     _C.activation_forward(x, out, _activation(activation), float(alpha))
     return out
@@ -309,6 +329,7 @@ def activation_forward(x, activation="relu", alpha=0.0, out=None):
 
 def activation_backward(x, y, dy, activation="relu", alpha=0.0, out=None):
     """dx from the forward input x, the forward output y and dy."""
+    _arrays(dy=dy)
     out = _out(out, dy, dy.shape)
     _C.activation_backward(x, y, dy, out, _activation(activation), float(alpha))
     return out
@@ -316,12 +337,14 @@ def activation_backward(x, y, dy, activation="relu", alpha=0.0, out=None):
 
 def softmax_forward(x, out=None):
     """Softmax over the last axis."""
+    _arrays(x=x)
     out = _out(out, x, x.shape)
     _C.softmax_forward(x, out)
     return out
 
 
 def softmax_backward(y, dy, out=None):
+    _arrays(dy=dy)
     out = _out(out, dy, dy.shape)
     _C.softmax_backward(y, dy, out)
     return out
@@ -338,6 +361,7 @@ def _loss(name):
 
 def loss_forward(p, t, loss="categorical_crossentropy", out=None):
     """Per-sample losses (batch,) of predictions p against targets t, both (batch, classes)."""
+    _arrays(p=p)
     out = _out(out, p, (p.shape[0],) if p.ndim else ())
     _C.loss_forward(p, t, out, _loss(loss))
     return out
@@ -345,6 +369,7 @@ def loss_forward(p, t, loss="categorical_crossentropy", out=None):
 
 def loss_backward(p, t, loss="categorical_crossentropy", out=None):
     """Gradient of the batch's mean loss with respect to p."""
+    _arrays(p=p)
     out = _out(out, p, p.shape)
     _C.loss_backward(p, t, out, _loss(loss))
     return out
@@ -352,6 +377,7 @@ def loss_backward(p, t, loss="categorical_crossentropy", out=None):
 
 def softmax_cross_entropy_backward(p, t, out=None):
     """Fused softmax + categorical cross-entropy: d mean loss / d logits = (p - t) / batch."""
+    _arrays(p=p)
     out = _out(out, p, p.shape)
     _C.softmax_cross_entropy_backward(p, t, out)
     return out
@@ -364,6 +390,7 @@ def batchnorm_forward_train(x, gamma, beta, moving_mean, moving_var, momentum=0.
 
     Updates moving_mean and moving_var in place. Returns (y, save_mean, save_invstd).
     """
+    _arrays(x=x)
     c = x.shape[-1]
     out = _out(out, x, x.shape)
     xp = _xp(x)
@@ -375,6 +402,7 @@ def batchnorm_forward_train(x, gamma, beta, moving_mean, moving_var, momentum=0.
 
 
 def batchnorm_forward_inference(x, gamma, beta, moving_mean, moving_var, epsilon=1e-3, out=None):
+    _arrays(x=x)
     out = _out(out, x, x.shape)
     _C.batchnorm_forward_inference(x, gamma, beta, moving_mean, moving_var, out, float(epsilon))
     return out
@@ -382,6 +410,7 @@ def batchnorm_forward_inference(x, gamma, beta, moving_mean, moving_var, epsilon
 
 def batchnorm_backward(x, dy, gamma, save_mean, save_invstd, out=None):
     """Returns (dx, dgamma, dbeta)."""
+    _arrays(x=x)
     c = x.shape[-1]
     out = _out(out, x, x.shape)
     xp = _xp(x)
@@ -412,12 +441,14 @@ def dropout_forward(x, rate, seed, offset=0, out=None):
     The mask is a pure function of (seed, offset, element index): the same on
     CPU and GPU; dropout_backward with the same arguments reuses it.
     """
+    _arrays(x=x)
     out = _out(out, x, x.shape)
     _C.dropout_forward(x, out, _check_rate(rate), _u64(seed, "seed"), _u64(offset, "offset"))
     return out
 
 
 def dropout_backward(dy, rate, seed, offset=0, out=None):
+    _arrays(dy=dy)
     out = _out(out, dy, dy.shape)
     _C.dropout_backward(dy, out, _check_rate(rate), _u64(seed, "seed"), _u64(offset, "offset"))
     return out
