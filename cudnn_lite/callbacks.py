@@ -1,0 +1,452 @@
+"""Training callbacks with Keras's names, arguments and behaviour.
+
+The model calls, in order: ``set_model``, ``set_params``, ``on_train_begin``,
+then per epoch ``on_epoch_begin``, per batch ``on_train_batch_begin`` /
+``on_train_batch_end`` (logs: ``loss`` and metrics of the batch), then
+``on_epoch_end`` (logs: epoch averages and ``val_*``), finally
+``on_train_end``. A callback stops training by setting
+``model.stop_training = True``. ``Sequential.fit`` returns its
+:class:`History`.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
+           "TerminateOnNaN", "LearningCurve", "CSVLogger"]
+
+
+class Callback:
+    """Base class: every hook is a no-op. ``model`` and ``params`` are set by fit."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = dict(params or {})
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    # Keras 2 spelling of the batch hooks
+    def on_batch_begin(self, batch, logs=None):
+        self.on_train_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self.on_train_batch_end(batch, logs)
+
+
+class CallbackList:
+    """Calls a hook on each callback in order (a convenience for the training loop)."""
+
+    def __init__(self, callbacks=None, model=None, params=None):
+        self.callbacks = list(callbacks or [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback) and not hasattr(cb, "on_epoch_end"):
+                raise TypeError(f"callbacks: expected Callback instances, got {type(cb).__name__}")
+        if model is not None:
+            self.set_model(model)
+        if params is not None:
+            self.set_params(params)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def append(self, cb):
+        self.callbacks.append(cb)
+
+    def set_model(self, model):
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params):
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call(*args, **kwargs):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args, **kwargs)
+        return call
+
+
+class History(Callback):
+    """Records the epoch logs: ``history[key]`` is a list with one value per epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(_scalar(v))
+        if self.model is not None:
+            try:
+                self.model.history = self
+            except AttributeError:
+                pass
+
+
+def _scalar(v):
+    """Python float for numpy/cupy scalars (keeps other values as they are)."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+_MAX_WORDS = ("acc", "auc", "precision", "recall", "f1", "fmeasure")
+
+
+def _monitor_op(monitor, mode, who):
+    """np.less or np.greater for the monitored quantity (Keras's 'auto' rules)."""
+    if mode == "min":
+        return np.less
+    if mode == "max":
+        return np.greater
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    if name == "loss" or "loss" in name or name in ("mse", "mae") or "error" in name:
+        return np.less
+    if any(w in name for w in _MAX_WORDS):
+        return np.greater
+    raise ValueError(
+        f"{who} callback received monitor={monitor!r} but cannot tell whether that metric "
+        f"should be maximized or minimized. Pass mode='max' in order to use the highest value, "
+        f"or mode='min' in order to use the lowest value.")
+
+
+def _check_mode(mode, who):
+    if mode not in ("auto", "min", "max"):
+        warnings.warn(f"{who} mode {mode!r} is unknown, fallback to auto mode.", stacklevel=3)
+        return "auto"
+    return mode
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored quantity has stopped improving (Keras semantics).
+
+    An epoch improves when ``current - min_delta`` beats the best so far
+    (``min_delta`` is subtracted for 'max' and added for 'min' mode). After
+    ``patience`` epochs without improvement, ``model.stop_training`` is set.
+    With ``baseline``, the wait counter only resets on epochs that also beat
+    the baseline. ``restore_best_weights`` puts back the best epoch's weights
+    at the end of training (also when training ran to its last epoch).
+    Epochs before ``start_from_epoch`` are ignored (warm-up).
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self.monitor = monitor
+        self.patience = int(patience)
+        self.verbose = verbose
+        self.baseline = baseline
+        self.min_delta = abs(min_delta)
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.restore_best_weights = restore_best_weights
+        self.best_weights = None
+        self.start_from_epoch = int(start_from_epoch)
+        self.mode = _check_mode(mode, "EarlyStopping")
+        self.monitor_op = None
+        self.best = None
+        self.best_epoch = 0
+
+    def _set_monitor_op(self):
+        self.monitor_op = _monitor_op(self.monitor, self.mode, "EarlyStopping")
+        if self.monitor_op is np.less:
+            self.min_delta = -abs(self.min_delta)
+        else:
+            self.min_delta = abs(self.min_delta)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        current = self.get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            # the first epoch's weights, so there is always something to restore
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+    def get_monitor_value(self, logs):
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            warnings.warn(f"Early stopping conditioned on metric `{self.monitor}` which is not "
+                          f"available. Available metrics are: {','.join(logs)}", stacklevel=3)
+            return None
+        return _scalar(value)
+
+    def _is_improvement(self, value, reference):
+        if reference is None:
+            return True
+        return bool(self.monitor_op(value - self.min_delta, reference))
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or its weights) after each epoch, or every ``save_freq`` batches.
+
+    ``filepath`` may hold ``str.format`` fields filled from ``epoch`` (1-based)
+    and the epoch logs, e.g. ``'weights.{epoch:02d}-{val_loss:.2f}.npz'``.
+    With ``save_best_only`` the file is written only when ``monitor``
+    improves on the best value so far. ``save_weights_only`` calls
+    ``model.save_weights(path)``, otherwise ``model.save(path)``.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
+            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are "
+                             f"'epoch' or a positive integer")
+        self.mode = _check_mode(mode, "ModelCheckpoint")
+        if self.mode == "min":
+            self.monitor_op = np.less
+        elif self.mode == "max":
+            self.monitor_op = np.greater
+        elif "acc" in monitor or monitor.startswith("fmeasure"):
+            self.monitor_op = np.greater
+        else:
+            self.monitor_op = np.less
+        if initial_value_threshold is not None:
+            self.best = float(initial_value_threshold)
+        else:
+            self.best = np.inf if self.monitor_op is np.less else -np.inf
+        self._current_epoch = 0
+        self._batches_seen = 0
+        self.last_saved = None  # path of the last file written
+
+    def on_train_begin(self, logs=None):
+        self._batches_seen = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen >= self.save_freq:
+            self._batches_seen = 0
+            self._save_model(self._current_epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save_model(epoch, None, logs)
+
+    def _get_file_path(self, epoch, batch, logs):
+        fields = {k: _scalar(v) for k, v in (logs or {}).items()}
+        try:
+            if batch is None or "batch" in fields:
+                return self.filepath.format(epoch=epoch + 1, **fields)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **fields)
+        except KeyError as e:
+            raise KeyError(f"ModelCheckpoint: failed to format filepath {self.filepath!r}: "
+                           f"no log named {e.args[0]!r}; available: epoch, "
+                           f"{', '.join(fields) or '(no logs)'}") from None
+
+    def _write(self, filepath):
+        dirname = os.path.dirname(filepath)
+        if dirname:
+            os.makedirs(dirname, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(filepath)
+        else:
+            self.model.save(filepath)
+        self.last_saved = filepath
+
+    def _save_model(self, epoch, batch, logs):
+        logs = logs or {}
+        filepath = self._get_file_path(epoch, batch, logs)
+        if not self.save_best_only:
+            if self.verbose > 0:
+                print(f"Epoch {epoch + 1}: saving model to {filepath}")
+            self._write(filepath)
+            return
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"Can save best model only with {self.monitor} available, skipping.",
+                          stacklevel=3)
+            return
+        current = _scalar(current)
+        if self.monitor_op(current, self.best):
+            if self.verbose > 0:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {filepath}")
+            self.best = current
+            self._write(filepath)
+        elif self.verbose > 0:
+            print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch (or epoch) loss is NaN or infinite."""
+
+    def __init__(self):
+        super().__init__()
+        self.terminated_at = None  # (epoch, batch) where it stopped, or None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _check(self, where, logs):
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        loss = _scalar(loss)
+        if isinstance(loss, float) and not math.isfinite(loss):
+            print(f"{where}: Invalid loss ({loss}), terminating training. Lower the learning "
+                  f"rate, check the inputs for NaN/Inf, or clip the gradients.", file=sys.stderr)
+            self.terminated_at = (self._epoch, where)
+            if self.model is not None:
+                self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(f"Batch {batch}", logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.terminated_at is None:
+            self._check(f"Epoch {epoch + 1}", logs)
+
+
+class LearningCurve(Callback):
+    """Record the epoch logs and write a learning-curve PNG at the end of training.
+
+    Uses :func:`cudnn_lite.plotting.plot_history`; without matplotlib it
+    warns (training results are never lost for a missing plot).
+    """
+
+    def __init__(self, path, title=None):
+        super().__init__()
+        self.path = os.fspath(path)
+        self.title = title
+        self.history = {}
+        self.written = False
+
+    def on_train_begin(self, logs=None):
+        self.history = {}
+        self.written = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(_scalar(v))
+
+    def on_train_end(self, logs=None):
+        if not self.history:
+            return
+        from . import plotting
+        try:
+            plotting.plot_history(self.history, self.path, title=self.title)
+            self.written = True
+        except ImportError as e:
+            warnings.warn(f"LearningCurve: no plot written to {self.path}: {e}", stacklevel=2)
+
+
+class CSVLogger(Callback):
+    """Append one CSV row per epoch (``epoch`` then the logs, sorted by name)."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self.keys = None
+        self._file = None
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) \
+            and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._writer = None
+        self.keys = None
+        self._append_header = not exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: _scalar(v) for k, v in (logs or {}).items()}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self.keys],
+                                          delimiter=self.sep)
+            if self._append_header:
+                self._writer.writeheader()
+        row = {"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}}
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None

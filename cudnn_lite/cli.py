@@ -1,0 +1,136 @@
+"""The ``cudnn-lite`` command (also ``python -m cudnn_lite``).
+
+    cudnn-lite train MODEL [--epochs N] [--batch-size B] [--device cpu|cuda]
+                           [--data DIR] [--out DIR] [--seed S] [--verbose 0|1|2]
+    cudnn-lite summary MODEL
+    cudnn-lite info
+    cudnn-lite list
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+def _model_name(value):
+    from . import zoo
+    try:
+        return zoo.canonical(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _positive(value):
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return n
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="cudnn-lite",
+        description="Train and inspect the textbook's networks with cudnn_lite's kernels.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a zoo model with its textbook recipe, evaluate it "
+                                     "on the test split, write checkpoint, history and plot")
+    t.add_argument("model", type=_model_name, help="zoo model name (see `cudnn-lite list`)")
+    t.add_argument("--epochs", type=_positive, default=None, help="default: the recipe's")
+    t.add_argument("--batch-size", type=_positive, default=None, help="default: the recipe's")
+    t.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                   help="default: cuda when usable, else cpu")
+    t.add_argument("--data", default=None, metavar="DIR",
+                   help="folder with the data set (or holding mnist/, cifar10/); default: "
+                        "$CUDNN_LITE_DATA, then ~/.cudnn_lite/datasets, then download")
+    t.add_argument("--out", default="runs", metavar="DIR",
+                   help="where checkpoint, history JSON and learning curve go (default: runs)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2,
+                   help="0 silent, 1 progress bar, 2 one line per epoch (default)")
+
+    s = sub.add_parser("summary", help="print a zoo model's summary table")
+    s.add_argument("model", type=_model_name, help="zoo model name (see `cudnn-lite list`)")
+
+    sub.add_parser("info", help="build information, devices and threads")
+    sub.add_parser("list", help="the zoo's models with their recipes")
+    return p
+
+
+def _cmd_info():
+    import cudnn_lite
+    info = cudnn_lite.build_info()
+    print(f"cudnn_lite {info.get('version', cudnn_lite.__version__)}")
+    for k, v in info.items():
+        if k != "version":
+            print(f"  {k}: {v}")
+    devices = ["cpu"]
+    if cudnn_lite.cuda_available():
+        devices.append("cuda")
+    print(f"devices: {', '.join(devices)}")
+    if cudnn_lite.with_cuda and "cuda" not in devices:
+        print("  (built with CUDA, but no GPU is visible or CuPy does not import)")
+    print(f"threads: {cudnn_lite.get_num_threads()}")
+    return 0
+
+
+def _cmd_list():
+    from . import zoo
+    width = max(len(n) for n in zoo.names())
+    for name in zoo.names():
+        r = zoo.RECIPES[name]
+        params = f"{r.params:,} params" if r.params is not None else ""
+        print(f"{name.replace('_', '-'):<{width}}  {r.description}")
+        print(f"{'':<{width}}  {params}; {r.dataset}; {r.optimizer_text}, {r.loss}, "
+              f"batch {r.batch_size}, {r.epochs} epochs")
+    return 0
+
+
+def _cmd_summary(model):
+    from . import zoo
+    zoo.build(model).summary()
+    return 0
+
+
+def _cmd_train(a):
+    from . import zoo
+    result = zoo.train(a.model, epochs=a.epochs, batch_size=a.batch_size, device=a.device,
+                       data_dir=a.data, out_dir=a.out, verbose=a.verbose, seed=a.seed)
+    if a.verbose:
+        short = {k: result[k] for k in ("model", "epochs", "test_accuracy", "test_loss",
+                                         "train_seconds", "checkpoint", "history_path",
+                                         "plot_path")}
+        print(json.dumps(short))
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "info":
+            return _cmd_info()
+        if args.command == "list":
+            return _cmd_list()
+        if args.command == "summary":
+            return _cmd_summary(args.model)
+        return _cmd_train(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:
+        print(f"cudnn-lite {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Data sets with Keras's ``load_data()`` API, read from the official files.
+
+    from cudnn_lite.datasets import mnist, cifar10
+    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+
+Search order: ``path=``, ``$CUDNN_LITE_DATA/<name>/``, ``~/.cudnn_lite/datasets/<name>/``,
+then a verified download into that cache. ``make_blobs`` reproduces scikit-learn's.
+"""
+from . import blobs, cifar10, mnist
+from ._files import ChecksumError, DatasetFormatError, DatasetNotFoundError
+from .blobs import make_blobs
+
+__all__ = ["mnist", "cifar10", "blobs", "make_blobs", "DatasetNotFoundError",
+           "DatasetFormatError", "ChecksumError"]
