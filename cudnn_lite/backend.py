@@ -1,0 +1,148 @@
+"""Device handling, global seeding and layer naming (Keras's ``keras.backend`` role).
+
+Every array a model owns (weights, optimizer slots, activations, batches) lives
+on one device: ``'cpu'`` (NumPy, the C++ kernels) or ``'cuda'`` (CuPy, the CUDA
+kernels). Code that must run on both writes ``xp = backend.xp(device)`` and
+calls ``xp.<function>`` instead of ``np.<function>``.
+
+    from cudnn_lite import backend
+    backend.get_device()          # 'cuda' when a GPU is usable, else 'cpu'
+    backend.set_device('cpu')     # models built afterwards live on the CPU
+    backend.set_random_seed(42)   # reproducible initial weights, dropout, shuffling
+"""
+from __future__ import annotations
+
+import random
+import re
+
+import numpy as np
+
+__all__ = ["DEVICES", "get_device", "set_device", "xp", "to_device", "to_numpy", "device_of",
+           "set_random_seed", "rng", "new_seed", "clear_session", "unique_name", "epsilon"]
+
+DEVICES = ("cpu", "cuda")
+
+_device: str | None = None          # None: pick on first use
+_rng = np.random.default_rng()      # initializers, dropout seeds, shuffling
+_name_counts: dict[str, int] = {}   # 'dense' -> how many were named so far
+
+
+def epsilon() -> float:
+    """Keras's fuzz factor (1e-7)."""
+    return 1e-7
+
+
+# ------------------------------------------------------------------ devices
+
+def _check_device(name) -> str:
+    if not isinstance(name, str) or name.lower() not in DEVICES:
+        raise ValueError(f"device: expected one of {list(DEVICES)}, got {name!r}")
+    name = name.lower()
+    if name == "cuda":
+        import cudnn_lite
+        if not cudnn_lite.cuda_available():
+            raise RuntimeError("device 'cuda' is not available: cudnn_lite was built without CUDA, "
+                               "no GPU is visible or CuPy does not import (use 'cpu')")
+    return name
+
+
+def get_device() -> str:
+    """The device new models use: 'cuda' when available (and not overridden), else 'cpu'."""
+    global _device
+    if _device is None:
+        import cudnn_lite
+        _device = "cuda" if cudnn_lite.cuda_available() else "cpu"
+    return _device
+
+
+def set_device(name: str) -> None:
+    """Choose 'cpu' or 'cuda' for models built from now on."""
+    global _device
+    _device = _check_device(name)
+
+
+def xp(device: str | None = None):
+    """The array module of a device: numpy for 'cpu', cupy for 'cuda'."""
+    device = get_device() if device is None else device
+    if device == "cpu":
+        return np
+    if device == "cuda":
+        import cupy
+        return cupy
+    raise ValueError(f"device: expected one of {list(DEVICES)}, got {device!r}")
+
+
+def device_of(array) -> str:
+    """'cpu' for a NumPy array, 'cuda' for a CuPy array."""
+    if isinstance(array, np.ndarray):
+        return "cpu"
+    if hasattr(array, "__cuda_array_interface__"):
+        return "cuda"
+    raise TypeError(f"expected a numpy.ndarray or cupy.ndarray, got {type(array).__name__}")
+
+
+def to_device(array, device: str | None = None, dtype=None):
+    """The array on ``device`` (C-contiguous; cast to ``dtype`` when given). No copy if already there."""
+    device = get_device() if device is None else device
+    if device == "cpu":
+        a = to_numpy(array)
+        return np.ascontiguousarray(a, dtype=dtype) if dtype is not None else np.ascontiguousarray(a)
+    mod = xp(device)
+    if not hasattr(array, "__cuda_array_interface__"):
+        array = np.ascontiguousarray(array, dtype=dtype) if dtype is not None else np.ascontiguousarray(array)
+    return mod.ascontiguousarray(mod.asarray(array, dtype=dtype))
+
+
+def to_numpy(array) -> np.ndarray:
+    """A NumPy array (copied from the GPU for a CuPy array)."""
+    if isinstance(array, np.ndarray):
+        return array
+    if hasattr(array, "__cuda_array_interface__"):
+        return array.get()
+    return np.asarray(array)
+
+
+# ----------------------------------------------------------------- seeding
+
+def set_random_seed(seed: int) -> None:
+    """Seed everything random in cudnn_lite (and Python's and NumPy's global generators).
+
+    Two runs that call ``set_random_seed(s)`` and then build and train the same
+    model on the same device get identical weights, dropout masks and shuffles.
+    """
+    global _rng
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+    _rng = np.random.default_rng(int(seed))
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+
+
+def rng() -> np.random.Generator:
+    """The module-level generator (reseeded by set_random_seed)."""
+    return _rng
+
+
+def new_seed() -> int:
+    """A fresh 63-bit seed drawn from the module generator (for layers' own RNG streams)."""
+    return int(_rng.integers(0, 2**63 - 1))
+
+
+# ------------------------------------------------------------------- names
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def unique_name(prefix: str, snake: bool = True) -> str:
+    """'dense', then 'dense_1', 'dense_2', ... (Keras's naming, per session)."""
+    base = _snake(prefix) if snake else prefix
+    n = _name_counts.get(base, 0)
+    _name_counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def clear_session() -> None:
+    """Reset the automatic layer/model names ('dense', 'dense_1', ... start over)."""
+    _name_counts.clear()
