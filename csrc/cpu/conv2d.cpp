@@ -1,0 +1,319 @@
+// conv2d.cpp: 2-D convolution over NHWC input with an HWIO kernel, as GEMM.
+//
+// With NHWC input the kernel w (kh, kw, c, k) is a (kh*kw*c, k) matrix and the
+// im2col matrix of x is (n*out_h*out_w, kh*kw*c), one row per output pixel:
+//   forward          y (pixels, k)        = im2col(x) @ w          + epilogue
+//   backward data    dx                   = col2im(dy @ w^T)       (or a flipped conv)
+//   backward filter  dw (kh*kw*c, k)      = im2col(x)^T @ dy
+// The im2col matrix is never stored: the GEMM driver's A packer gathers its
+// rows (or columns) from x straight into the packed micro-panels.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cpu/epilogue.h"
+#include "cpu/gemm_driver.h"
+#include "cudnn_lite.h"
+
+namespace cudnn_lite {
+namespace cpu {
+namespace {
+
+using gemm::kMR;
+
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+inline bool is_pointwise(const Conv2dDesc& d) {  // 1x1, stride 1, no padding: im2col(x) == x
+  return d.kh == 1 && d.kw == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_top == 0 &&
+         d.pad_bottom == 0 && d.pad_left == 0 && d.pad_right == 0;
+}
+
+// Output pixels per GEMM task: a multiple of kMR, enough tasks for the threads.
+inline int64_t pixel_block(int64_t pixels, int threads) {
+  const int64_t want = (pixels + 4 * threads - 1) / (4 * threads);
+  const int64_t block = (want + kMR - 1) / kMR * kMR;
+  return std::max<int64_t>(kMR * 8, std::min<int64_t>(block, gemm::kMC / 4));
+}
+
+// op(A) = im2col(x), rows = output pixels starting at pix0 (over the whole
+// batch), cols = taps (ky, kx, ci) in HWIO order. Zero outside the image.
+struct Im2colPackA {
+  const Conv2dDesc* d;
+  const float* x;  // (n, h, w, c)
+  int64_t pix0;
+  void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+    const int64_t c = d->c, ohw = d->out_h * d->out_w;
+    for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
+      const int64_t mr = std::min<int64_t>(kMR, mc - ir);
+      for (int64_t r = 0; r < mr; ++r) {
+        const int64_t pix = pix0 + i0 + ir + r;
+        const int64_t b = pix / ohw, oy = (pix % ohw) / d->out_w, ox = pix % d->out_w;
+        const int64_t iy0 = oy * d->stride_h - d->pad_top, ix0 = ox * d->stride_w - d->pad_left;
+        const float* xb = x + b * d->h * d->w * c;
+        int64_t tap = p0 / c, ci = p0 % c;  // tap = ky * kw + kx
+        for (int64_t p = 0; p < kc; ++tap, ci = 0) {
+          const int64_t iy = iy0 + tap / d->kw, ix = ix0 + tap % d->kw;
+          const int64_t run = std::min(c - ci, kc - p);
+          float* dd = dst + p * kMR + r;
+          if (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w) {
+            const float* s = xb + (iy * d->w + ix) * c + ci;
+            for (int64_t q = 0; q < run; ++q) dd[q * kMR] = s[q];
+          } else {
+            for (int64_t q = 0; q < run; ++q) dd[q * kMR] = 0.0f;
+          }
+          p += run;
+        }
+      }
+      for (int64_t r = mr; r < kMR; ++r)
+        for (int64_t p = 0; p < kc; ++p) dst[p * kMR + r] = 0.0f;
+    }
+  }
+};
+
+// op(A) = im2col(x)^T: rows = taps (ky, kx, ci), cols = output pixels starting
+// at pix0.
+struct Im2colTransposedPackA {
+  const Conv2dDesc* d;
+  const float* x;  // (n, h, w, c)
+  int64_t pix0;
+  void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+    const int64_t c = d->c, ohw = d->out_h * d->out_w;
+    // per pixel of this k block: image offset and top-left input corner
+    int64_t base[gemm::kKC], iy0[gemm::kKC], ix0[gemm::kKC];
+    for (int64_t p = 0; p < kc; ++p) {
+      const int64_t pix = pix0 + p0 + p;
+      const int64_t b = pix / ohw, oy = (pix % ohw) / d->out_w, ox = pix % d->out_w;
+      base[p] = b * d->h * d->w * c;
+      iy0[p] = oy * d->stride_h - d->pad_top;
+      ix0[p] = ox * d->stride_w - d->pad_left;
+    }
+    for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
+      const int64_t mr = std::min<int64_t>(kMR, mc - ir);
+      int64_t ky[kMR], kx[kMR], ci[kMR];
+      for (int64_t r = 0; r < mr; ++r) {
+        const int64_t t = i0 + ir + r, tap = t / c;
+        ky[r] = tap / d->kw;
+        kx[r] = tap % d->kw;
+        ci[r] = t % c;
+      }
+      // all mr taps in one (ky, kx) with consecutive channels: one bounds test
+      const bool one_tap = ky[0] == ky[mr - 1] && kx[0] == kx[mr - 1];
+      for (int64_t p = 0; p < kc; ++p) {
+        float* dd = dst + p * kMR;
+        if (one_tap) {
+          const int64_t iy = iy0[p] + ky[0], ix = ix0[p] + kx[0];
+          if (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w) {
+            const float* s = x + base[p] + (iy * d->w + ix) * c + ci[0];
+            for (int64_t r = 0; r < mr; ++r) dd[r] = s[r];
+          } else {
+            for (int64_t r = 0; r < mr; ++r) dd[r] = 0.0f;
+          }
+        } else {
+          for (int64_t r = 0; r < mr; ++r) {
+            const int64_t iy = iy0[p] + ky[r], ix = ix0[p] + kx[r];
+            dd[r] = (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w)
+                        ? x[base[p] + (iy * d->w + ix) * c + ci[r]]
+                        : 0.0f;
+          }
+        }
+        for (int64_t r = mr; r < kMR; ++r) dd[r] = 0.0f;
+      }
+    }
+  }
+};
+
+// Direct convolution for few input channels (the first layer, c = 1 or 3):
+// im2col rows would be only kh*kw*c long, so instead each output pixel
+// accumulates kh*kw*c rank-1 updates vectorised over the k output channels.
+// y is (n, out_h, out_w, k); rows [pix_begin, pix_end) of it.
+void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
+                           const Epilogue& ep, float* y, int64_t pix_begin, int64_t pix_end) {
+  const int64_t c = d.c, k = d.k, ohw = d.out_h * d.out_w;
+  for (int64_t pix = pix_begin; pix < pix_end; ++pix) {
+    const int64_t b = pix / ohw, oy = (pix % ohw) / d.out_w, ox = pix % d.out_w;
+    const int64_t iy0 = oy * d.stride_h - d.pad_top, ix0 = ox * d.stride_w - d.pad_left;
+    float* yp = y + pix * k;
+    for (int64_t j = 0; j < k; ++j) yp[j] = 0.0f;
+    for (int64_t ky = 0; ky < d.kh; ++ky) {
+      const int64_t iy = iy0 + ky;
+      if (iy < 0 || iy >= d.h) continue;
+      for (int64_t kx = 0; kx < d.kw; ++kx) {
+        const int64_t ix = ix0 + kx;
+        if (ix < 0 || ix >= d.w) continue;
+        const float* xp = x + ((b * d.h + iy) * d.w + ix) * c;
+        const float* wp = w + (ky * d.kw + kx) * c * k;
+        for (int64_t ci = 0; ci < c; ++ci) {
+          const float xv = xp[ci];
+          const float* wr = wp + ci * k;
+#ifdef _OPENMP
+#pragma omp simd
+#endif
+          for (int64_t j = 0; j < k; ++j) yp[j] += xv * wr[j];
+        }
+      }
+    }
+    if (!epilogue_is_identity(ep)) apply_epilogue_row(yp, k, ep.bias, ep.act, ep.alpha);
+  }
+}
+
+}  // namespace
+
+// x (n, h, w, c), w (kh, kw, c, k), y (n, out_h, out_w, k): y = act(conv(x, w) + bias)
+void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const Epilogue& ep,
+                    float* y) {
+  const int64_t pixels = d.n * d.out_h * d.out_w, taps = d.kh * d.kw * d.c;
+  if (pixels == 0) return;
+  if (is_pointwise(d)) {
+    gemm::sgemm_parallel(false, false, pixels, d.k, d.c, 1.0f, x, d.c, w, d.k, 0.0f, y, d.k, &ep);
+    return;
+  }
+  const int threads = max_threads();
+  const int64_t block = pixel_block(pixels, threads);
+  const int64_t blocks = (pixels + block - 1) / block;
+  const bool direct = d.c <= 4;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (blocks > 1 && threads > 1)
+#endif
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t p0 = blk * block, np = std::min(block, pixels - p0);
+    if (direct) {
+      conv2d_forward_direct(d, x, w, ep, y, p0, p0 + np);
+    } else {
+      gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0},
+                         gemm::StridedPackB{w, d.k, 1}, 0.0f, y + p0 * d.k, d.k, &ep);
+    }
+  }
+}
+
+// dy (n, out_h, out_w, k), w (kh, kw, c, k) -> dx (n, h, w, c)
+void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, float* dx) {
+  const int64_t pixels = d.n * d.out_h * d.out_w, taps = d.kh * d.kw * d.c;
+  const int64_t c = d.c, k = d.k;
+  if (d.n == 0) return;
+  if (is_pointwise(d)) {  // dx (pixels, c) = dy (pixels, k) @ w^T, w is (c, k)
+    gemm::sgemm_parallel(false, true, pixels, c, k, 1.0f, dy, k, w, k, 0.0f, dx, c, nullptr);
+    return;
+  }
+  if (d.stride_h == 1 && d.stride_w == 1 && d.pad_top < d.kh && d.pad_bottom < d.kh &&
+      d.pad_left < d.kw && d.pad_right < d.kw) {
+    // Stride 1: dx is the convolution of dy with the kernel flipped in space and
+    // transposed in channels, w_t[ky', kx', kk, ci] = w[kh-1-ky', kw-1-kx', ci, kk],
+    // padded by kernel - 1 - pad on each side.
+    std::vector<float> wt(static_cast<size_t>(taps * k));  // (kh, kw, k, c)
+    for (int64_t ky = 0; ky < d.kh; ++ky)
+      for (int64_t kx = 0; kx < d.kw; ++kx) {
+        const float* src = w + (ky * d.kw + kx) * c * k;
+        float* dst = wt.data() + ((d.kh - 1 - ky) * d.kw + (d.kw - 1 - kx)) * k * c;
+        for (int64_t ci = 0; ci < c; ++ci)
+          for (int64_t kk = 0; kk < k; ++kk) dst[kk * c + ci] = src[ci * k + kk];
+      }
+    Conv2dDesc t;
+    t.n = d.n; t.h = d.out_h; t.w = d.out_w; t.c = k;
+    t.kh = d.kh; t.kw = d.kw; t.k = c;
+    t.stride_h = 1; t.stride_w = 1;
+    t.pad_top = d.kh - 1 - d.pad_top; t.pad_bottom = d.kh - 1 - d.pad_bottom;
+    t.pad_left = d.kw - 1 - d.pad_left; t.pad_right = d.kw - 1 - d.pad_right;
+    t.out_h = d.h; t.out_w = d.w;
+    conv2d_forward(t, dy, wt.data(), Epilogue{}, dx);
+    return;
+  }
+  // General stride: per image, col (pixels of a block, taps) = dy_block @ w^T,
+  // then col2im scatter-adds each row into dx. Images are independent, so
+  // threads take whole images when there are enough; otherwise the GEMM itself
+  // is split over the threads and the scatter runs on one.
+  const int64_t ohw = d.out_h * d.out_w, hwc = d.h * d.w * c;
+  const int threads = max_threads();
+  const bool per_image = d.n >= threads;
+  const int64_t block = per_image ? std::min<int64_t>(ohw, 256) : ohw;
+  std::vector<float> shared_col;
+  if (!per_image) shared_col.resize(static_cast<size_t>(block * taps));
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (per_image && threads > 1)
+#endif
+  for (int64_t b = 0; b < d.n; ++b) {
+    float* dxb = dx + b * hwc;
+    std::memset(dxb, 0, sizeof(float) * static_cast<size_t>(hwc));
+    float* col = per_image ? gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(block * taps))
+                           : shared_col.data();
+    for (int64_t q0 = 0; q0 < ohw; q0 += block) {
+      const int64_t nq = std::min(block, ohw - q0);
+      const float* dyb = dy + (b * ohw + q0) * k;
+      if (per_image) {
+        gemm::sgemm_serial(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps, nullptr);
+      } else {
+        gemm::sgemm_parallel(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps,
+                             nullptr);
+      }
+      for (int64_t q = 0; q < nq; ++q) {
+        const int64_t oy = (q0 + q) / d.out_w, ox = (q0 + q) % d.out_w;
+        const float* crow = col + q * taps;
+        for (int64_t ky = 0; ky < d.kh; ++ky) {
+          const int64_t iy = oy * d.stride_h - d.pad_top + ky;
+          if (iy < 0 || iy >= d.h) continue;
+          for (int64_t kx = 0; kx < d.kw; ++kx) {
+            const int64_t ix = ox * d.stride_w - d.pad_left + kx;
+            if (ix < 0 || ix >= d.w) continue;
+            float* dp = dxb + (iy * d.w + ix) * c;
+            const float* cp = crow + (ky * d.kw + kx) * c;
+            for (int64_t ci = 0; ci < c; ++ci) dp[ci] += cp[ci];
+          }
+        }
+      }
+    }
+  }
+}
+
+// x (n, h, w, c), dy (n, out_h, out_w, k) -> dw (kh, kw, c, k)
+// The pixel (reduction) axis is split into one contiguous range per thread;
+// the per-thread partial dw are then added in thread order, so the result is
+// bit-identical for a given thread count.
+void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
+  const int64_t pixels = d.n * d.out_h * d.out_w, taps = d.kh * d.kw * d.c, k = d.k;
+  const int64_t size = taps * k;
+  if (is_pointwise(d)) {  // dw (c, k) = x^T (c, pixels) @ dy (pixels, k)
+    gemm::sgemm_parallel(true, false, d.c, k, pixels, 1.0f, x, d.c, dy, k, 0.0f, dw, k, nullptr);
+    return;
+  }
+  int parts = max_threads();
+  if (pixels < 256 * static_cast<int64_t>(parts)) parts = 1;
+  std::vector<float> partial(static_cast<size_t>(parts > 1 ? (parts - 1) * size : 0));
+#ifdef _OPENMP
+#pragma omp parallel num_threads(parts) if (parts > 1)
+#endif
+  {
+    int first = 0, step = 1;  // the team may be smaller than asked: loop over the parts
+#ifdef _OPENMP
+    first = omp_get_thread_num();
+    step = omp_get_num_threads();
+#endif
+    for (int t = first; t < parts; t += step) {
+      const int64_t q0 = pixels * t / parts, q1 = pixels * (t + 1) / parts;
+      float* out = t == 0 ? dw : partial.data() + (t - 1) * size;
+      gemm::gemm_blocked(taps, k, q1 - q0, 1.0f, Im2colTransposedPackA{&d, x, q0},
+                         gemm::StridedPackB{dy + q0 * k, k, 1}, 0.0f, out, k, nullptr);
+    }
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp for schedule(static)
+#endif
+    for (int64_t e = 0; e < size; ++e) {
+      float s = dw[e];
+      for (int p = 1; p < parts; ++p) s += partial[(p - 1) * size + e];
+      dw[e] = s;
+    }
+  }
+}
+
+}  // namespace cpu
+}  // namespace cudnn_lite

@@ -1,0 +1,62 @@
+// epilogue.h: the per-element activation and the fused "bias + activation"
+// epilogue that producer ops (dense_forward, conv2d_forward) apply to each
+// output row while it is still hot in cache. Header-only so every CPU kernel
+// can reuse it.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "cudnn_lite.h"
+
+namespace cudnn_lite {
+namespace cpu {
+
+// y = act(x); alpha is the leaky_relu slope.
+static inline float apply_activation(Activation act, float alpha, float x) {
+  switch (act) {
+    case Activation::linear: return x;
+    case Activation::relu: return x > 0.0f ? x : 0.0f;
+    case Activation::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case Activation::tanh: return std::tanh(x);
+    case Activation::leaky_relu: return x > 0.0f ? x : alpha * x;
+    case Activation::step: return x >= 0.0f ? 1.0f : 0.0f;
+  }
+  return x;
+}
+
+// y is (cols), bias is (cols) or nullptr: y[j] = act(y[j] + bias[j]).
+// The switch sits outside the loop so the cheap activations vectorise.
+static inline void apply_epilogue_row(float* y, int64_t cols, const float* bias, Activation act,
+                                      float alpha) {
+  if (bias) {
+    for (int64_t j = 0; j < cols; ++j) y[j] += bias[j];
+  }
+  switch (act) {
+    case Activation::linear:
+      break;
+    case Activation::relu:
+      for (int64_t j = 0; j < cols; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+      break;
+    case Activation::leaky_relu:
+      for (int64_t j = 0; j < cols; ++j) y[j] = y[j] > 0.0f ? y[j] : alpha * y[j];
+      break;
+    case Activation::step:
+      for (int64_t j = 0; j < cols; ++j) y[j] = y[j] >= 0.0f ? 1.0f : 0.0f;
+      break;
+    case Activation::sigmoid:
+      for (int64_t j = 0; j < cols; ++j) y[j] = 1.0f / (1.0f + std::exp(-y[j]));
+      break;
+    case Activation::tanh:
+      for (int64_t j = 0; j < cols; ++j) y[j] = std::tanh(y[j]);
+      break;
+  }
+}
+
+// True when the epilogue does nothing (no bias, linear activation).
+static inline bool epilogue_is_identity(const Epilogue& ep) {
+  return ep.bias == nullptr && ep.act == Activation::linear;
+}
+
+}  // namespace cpu
+}  // namespace cudnn_lite

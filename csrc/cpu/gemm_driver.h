@@ -1,0 +1,201 @@
+// gemm_driver.h: the BLIS-style blocked GEMM loop nest, templated on how the
+// A and B panels are packed, so that convolutions can pack im2col rows straight
+// from the NHWC input ("implicit GEMM") and plain matrices any transpose.
+//
+//   for i0 in m by kMC:                 A block (mc, kc) packed once, in L3/L2
+//     for p0 in k by kKC:
+//       pack A[i0:i0+mc, p0:p0+kc]
+//       for j0 in n by kNC:             B block (kc, nc) packed, in L2
+//         pack B[p0:p0+kc, j0:j0+nc]
+//         for ir in mc by kMR:          A micro-panel (kc, kMR) stays in L1
+//           for jr in nc by kNR:        micro-kernel on a (kMR, kNR) tile of C
+//
+// gemm_blocked runs on the calling thread only (it never opens an OpenMP team),
+// so kernels may call it from inside their own parallel regions.
+// Internal header: included by sgemm.cpp, dense.cpp and conv2d.cpp only.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cpu/epilogue.h"
+#include "cpu/gemm_kernel.h"
+#include "cudnn_lite.h"
+
+namespace cudnn_lite {
+namespace cpu {
+namespace gemm {
+
+// ---------------------------------------------------------------- workspace
+
+// A per-thread, 64-byte aligned scratch buffer that only grows; slot picks one
+// of a few independent buffers (packed A, packed B, conv columns, ...).
+// Freed when the thread exits.
+enum WorkspaceSlot { kSlotPackA = 0, kSlotPackB = 1, kSlotConv = 2, kNumSlots = 3 };
+
+struct ThreadWorkspace {
+  float* ptr[kNumSlots] = {};
+  size_t cap[kNumSlots] = {};
+  ~ThreadWorkspace() {
+    for (int s = 0; s < kNumSlots; ++s) std::free(ptr[s]);
+  }
+};
+
+inline float* thread_buffer(int slot, size_t floats) {
+  static thread_local ThreadWorkspace ws;
+  if (ws.cap[slot] < floats) {
+    std::free(ws.ptr[slot]);
+    ws.ptr[slot] = nullptr;
+    ws.cap[slot] = 0;
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, bytes) != 0 || p == nullptr) throw std::bad_alloc();
+    ws.ptr[slot] = static_cast<float*>(p);
+    ws.cap[slot] = floats;
+  }
+  return ws.ptr[slot];
+}
+
+// ------------------------------------------------------------------ packers
+
+// Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into ceil(mc/kMR)
+// micro-panels, each (kc, kMR) with zero rows past mc:
+//   dst[panel * kc * kMR + p * kMR + r] = op(A)[i0 + panel*kMR + r, p0 + p]
+// A strided matrix: op(A)[i, p] = a[i * rs + p * cs].
+struct StridedPackA {
+  const float* a;
+  int64_t rs, cs;
+  void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+    for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
+      const int64_t mr = std::min<int64_t>(kMR, mc - ir);
+      const float* src = a + (i0 + ir) * rs + p0 * cs;
+      if (rs == 1) {  // op(A) columns are contiguous (A transposed in memory)
+        for (int64_t p = 0; p < kc; ++p) {
+          const float* s = src + p * cs;
+          float* d = dst + p * kMR;
+          for (int64_t r = 0; r < mr; ++r) d[r] = s[r];
+          for (int64_t r = mr; r < kMR; ++r) d[r] = 0.0f;
+        }
+      } else {
+        for (int64_t r = 0; r < mr; ++r) {
+          const float* s = src + r * rs;
+          for (int64_t p = 0; p < kc; ++p) dst[p * kMR + r] = s[p * cs];
+        }
+        for (int64_t r = mr; r < kMR; ++r)
+          for (int64_t p = 0; p < kc; ++p) dst[p * kMR + r] = 0.0f;
+      }
+    }
+  }
+};
+
+// Packs rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into ceil(nc/kNR)
+// micro-panels, each (kc, kNR) with zero cols past nc:
+//   dst[panel * kc * kNR + p * kNR + j] = op(B)[p0 + p, j0 + panel*kNR + j]
+// A strided matrix: op(B)[p, j] = b[p * rs + j * cs].
+struct StridedPackB {
+  const float* b;
+  int64_t rs, cs;
+  void operator()(int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+    for (int64_t jr = 0; jr < nc; jr += kNR, dst += kc * kNR) {
+      const int64_t nr = std::min<int64_t>(kNR, nc - jr);
+      const float* src = b + p0 * rs + (j0 + jr) * cs;
+      if (cs == 1) {  // op(B) rows are contiguous
+        for (int64_t p = 0; p < kc; ++p) {
+          const float* s = src + p * rs;
+          float* d = dst + p * kNR;
+          if (nr == kNR) {
+            std::memcpy(d, s, sizeof(float) * kNR);
+          } else {
+            for (int64_t j = 0; j < nr; ++j) d[j] = s[j];
+            for (int64_t j = nr; j < kNR; ++j) d[j] = 0.0f;
+          }
+        }
+      } else {  // op(B) columns are contiguous (B transposed in memory)
+        for (int64_t j = 0; j < nr; ++j) {
+          const float* s = src + j * cs;
+          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = s[p * rs];
+        }
+        for (int64_t j = nr; j < kNR; ++j)
+          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = 0.0f;
+      }
+    }
+  }
+};
+
+// ------------------------------------------------------------------- driver
+
+// c (m, n), row stride ldc: C = epilogue(alpha * op(A) op(B) + beta * C).
+// pack_a / pack_b follow the StridedPackA / StridedPackB interface.
+// ep (or nullptr) is applied to each finished tile; its bias is indexed by
+// the column of c (offset it by the first column yourself).
+template <class PackA, class PackB>
+void gemm_blocked(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pack_a,
+                  const PackB& pack_b, float beta, float* c, int64_t ldc, const Epilogue* ep) {
+  if (m <= 0 || n <= 0) return;
+  if (ep && epilogue_is_identity(*ep)) ep = nullptr;
+  if (k <= 0 || alpha == 0.0f) {  // C = epilogue(beta * C), A and B not read
+    for (int64_t i = 0; i < m; ++i) {
+      float* ci = c + i * ldc;
+      if (beta == 0.0f) {
+        for (int64_t j = 0; j < n; ++j) ci[j] = 0.0f;
+      } else if (beta != 1.0f) {
+        for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
+      }
+      if (ep) apply_epilogue_row(ci, n, ep->bias, ep->act, ep->alpha);
+    }
+    return;
+  }
+  const int64_t mc_max = std::min<int64_t>(kMC, (m + kMR - 1) / kMR * kMR);
+  const int64_t nc_max = std::min<int64_t>(kNC, (n + kNR - 1) / kNR * kNR);
+  const int64_t kc_max = std::min<int64_t>(kKC, k);
+  float* abuf = thread_buffer(kSlotPackA, static_cast<size_t>(mc_max * kc_max));
+  float* bbuf = thread_buffer(kSlotPackB, static_cast<size_t>(nc_max * kc_max));
+
+  for (int64_t i0 = 0; i0 < m; i0 += kMC) {
+    const int64_t mc = std::min(kMC, m - i0);
+    for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+      const int64_t kc = std::min(kKC, k - p0);
+      const float beta_k = p0 == 0 ? beta : 1.0f;
+      const bool last_k = p0 + kc == k;
+      pack_a(i0, mc, p0, kc, abuf);
+      for (int64_t j0 = 0; j0 < n; j0 += kNC) {
+        const int64_t nc = std::min(kNC, n - j0);
+        pack_b(p0, kc, j0, nc, bbuf);
+        for (int64_t ir = 0; ir < mc; ir += kMR) {
+          const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
+          const float* ap = abuf + (ir / kMR) * kc * kMR;
+          float* crow = c + (i0 + ir) * ldc + j0;
+          for (int64_t jr = 0; jr < nc; jr += kNR) {
+            const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
+            const float* bp = bbuf + (jr / kNR) * kc * kNR;
+            micro_kernel_rows(mr, kc, ap, bp, crow + jr, ldc, alpha, beta_k, nr);
+            if (last_k && ep) {
+              const float* bias = ep->bias ? ep->bias + j0 + jr : nullptr;
+              for (int r = 0; r < mr; ++r)
+                apply_epilogue_row(crow + r * ldc + jr, nr, bias, ep->act, ep->alpha);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The plain-matrix entry on the calling thread (no OpenMP team), row-major,
+// same argument meaning as cpu::sgemm, plus an optional fused epilogue.
+void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc, const Epilogue* ep);
+
+// Same, split over the OpenMP threads (2-D partition of C) unless called from
+// inside a parallel region or the problem is small; then it runs serially.
+void sgemm_parallel(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                    float* c, int64_t ldc, const Epilogue* ep);
+
+}  // namespace gemm
+}  // namespace cpu
+}  // namespace cudnn_lite
