@@ -1,0 +1,36 @@
+// runtime.cu: device discovery, runtime version, synchronisation.
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "cuda/check.cuh"
+#include "cudnn_lite.h"
+
+namespace cudnn_lite {
+namespace cuda {
+
+// 0 when there is no driver, no device, or any other error; never throws.
+int device_count() {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the error so later calls start clean
+    return 0;
+  }
+  return count;
+}
+
+// the CUDA runtime version this library was linked with, e.g. "13.0"
+std::string runtime_version() {
+  int v = 0;
+  if (cudaRuntimeGetVersion(&v) != cudaSuccess) {
+    (void)cudaGetLastError();
+    v = CUDART_VERSION;
+  }
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+void synchronize() { CUDA_CHECK(cudaDeviceSynchronize(), "synchronize"); }
+
+}  // namespace cuda
+}  // namespace cudnn_lite
