@@ -1,9 +1,10 @@
 // dropout.cpp: inverted dropout with a counter-based mask (csrc/philox.h).
 //
 // Element i of a call with (seed, offset) is kept iff
-// philox_uniform(seed, offset + i) >= rate, and then scaled by
-// scale = 1.0f / (1.0f - rate) (a float multiply, as tf.nn.dropout does; the
-// CUDA kernel uses the same expression so masks and values are bit-identical).
+// philox_uniform(seed, offset + i) >= rate, and then y = x / (1.0f - rate), a
+// float32 division exactly as written in cudnn_lite.h (the CUDA kernel must use
+// the same expression for bit-identical values; x * (1 / (1 - rate)) can differ
+// in the last bit). Dropped elements are 0 even when x is NaN or inf.
 // One Philox call yields the 4 words of counter block k = index / 4, which
 // cover indices 4k .. 4k+3; blocks straddling the start or end of the range are
 // used partially, so any offset (multiple of 4 or not) gives the same mask as
@@ -28,7 +29,7 @@ void check_rate(float rate, const char* what) {
                                 std::to_string(rate));
 }
 
-// out (n) = mask * in * scale
+// out (n) = keep ? in / (1 - rate) : 0
 void apply_mask(int64_t n, const float* in, float* out, float rate, uint64_t seed,
                 uint64_t offset) {
   if (n <= 0) return;
@@ -36,20 +37,36 @@ void apply_mask(int64_t n, const float* in, float* out, float rate, uint64_t see
     if (out != in) std::memcpy(out, in, sizeof(float) * n);
     return;
   }
-  const float scale = 1.0f / (1.0f - rate);
+  const float keep_prob = 1.0f - rate;
   const uint64_t first_block = offset >> 2;
   const uint64_t end = offset + static_cast<uint64_t>(n);  // one past the last index
   const int64_t blocks = static_cast<int64_t>(((end - 1) >> 2) - first_block + 1);
+  // chunks of kChunk counter blocks: the Philox rounds of a chunk run as one
+  // vectorised loop over blocks into `words`, then the chunk's elements are masked
+  constexpr int64_t kChunk = 64;
+  const int64_t chunks = (blocks + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint64_t block = first_block + static_cast<uint64_t>(b);
-    const Philox4 r = philox4x32_10(block, seed);
-    const uint64_t lo = std::max(block * 4, offset), hi = std::min(block * 4 + 4, end);
-    for (uint64_t idx = lo; idx < hi; ++idx) {
-      const int64_t i = static_cast<int64_t>(idx - offset);
-      const bool keep = philox_to_uniform(r.v[idx & 3u]) >= rate;
-      out[i] = keep ? in[i] * scale : 0.0f;
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    uint32_t words[4 * kChunk];  // word j of block b at 4 b + j: in index order
+    const int64_t b0 = ch * kChunk, nb = std::min(kChunk, blocks - b0);
+#pragma omp simd
+    for (int64_t b = 0; b < nb; ++b) {
+      const Philox4 r = philox4x32_10(first_block + static_cast<uint64_t>(b0 + b), seed);
+      words[4 * b + 0] = r.v[0];
+      words[4 * b + 1] = r.v[1];
+      words[4 * b + 2] = r.v[2];
+      words[4 * b + 3] = r.v[3];
     }
+    const uint64_t chunk_first = (first_block + static_cast<uint64_t>(b0)) * 4;
+    const uint64_t lo = std::max(chunk_first, offset);
+    const uint64_t hi = std::min(chunk_first + static_cast<uint64_t>(nb) * 4, end);
+    const uint32_t* w = words + (lo - chunk_first);
+    const float* src = in + (lo - offset);
+    float* dst = out + (lo - offset);
+    const int64_t count = static_cast<int64_t>(hi - lo);
+#pragma omp simd
+    for (int64_t k = 0; k < count; ++k)
+      dst[k] = philox_to_uniform(w[k]) >= rate ? src[k] / keep_prob : 0.0f;
   }
 }
 
@@ -62,7 +79,7 @@ void dropout_forward(int64_t n, const float* x, float* y, float rate, uint64_t s
   apply_mask(n, x, y, rate, seed, offset);
 }
 
-// dy, dx (n): dx = mask * dy * scale, the mask of the forward with the same (seed, offset)
+// dy, dx (n): dx = keep ? dy / (1 - rate) : 0, the mask of the forward with the same (seed, offset)
 void dropout_backward(int64_t n, const float* dy, float* dx, float rate, uint64_t seed,
                       uint64_t offset) {
   check_rate(rate, "dropout_backward");
