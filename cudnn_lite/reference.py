@@ -331,16 +331,19 @@ def activation_forward(x, activation="relu", alpha=0.0):
 
 
 def activation_backward(x, y, dy, activation="relu", alpha=0.0):
-    """dx from the forward input x (y is accepted for symmetry and unused)."""
+    """dx from the forward input x and output y.
+
+    Like TensorFlow's gradients, sigmoid and tanh use the forward OUTPUT y
+    (dy * y * (1 - y), dy * (1 - y^2)); relu, leaky_relu use the input x.
+    """
     if activation is None or activation == "linear":
         return dy.copy()
     if activation == "relu":
         return np.where(x > 0, dy, 0).astype(dy.dtype)
     if activation == "sigmoid":
-        s = 1 / (1 + np.exp(-x))
-        return dy * s * (1 - s)
+        return dy * y * (1 - y)
     if activation == "tanh":
-        return dy * (1 - np.tanh(x) ** 2)
+        return dy * (1 - y * y)
     if activation == "leaky_relu":
         return np.where(x > 0, dy, alpha * dy).astype(dy.dtype)
     if activation == "step":
