@@ -27,7 +27,7 @@ from . import losses as _losses
 from . import optimizers as _optimizers
 from .layers.core import InputLayer, Layer
 
-__all__ = ["Sequential", "load_model", "Model"]
+__all__ = ["Sequential", "load_model"]
 
 
 # ------------------------------------------------------------------ output
@@ -752,8 +752,6 @@ class Sequential:
     def __repr__(self):
         return f"<Sequential name={self.name!r} layers={len(self.layers)}>"
 
-
-Model = Sequential
 
 
 def load_model(filepath, custom_objects=None, compile=True):

@@ -394,3 +394,12 @@ def test_initializers_follow_keras_formulas():
     assert abs(h.std() - std) < 0.05 * std
     np.testing.assert_array_equal(initializers.get("zeros")((2,)), [0, 0])
     np.testing.assert_array_equal(initializers.GlorotUniform(seed=5)((4, 4)), initializers.GlorotUniform(seed=5)((4, 4)))
+
+
+def test_frozen_batchnorm_uses_moving_statistics_and_passes_gradients():
+    layer = BatchNormalization(trainable=False)
+    x = _x((4, 3))
+    layer._build((None, 3), "cpu")
+    layer.moving_variance.value[...] = np.array([1.0, 4.0, 9.0], np.float32)
+    _fd_check(layer, x)
+    assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 4

@@ -90,9 +90,13 @@ class BatchNormalization(Layer):
 
     def backward(self, dy, need_dx=True):
         from .. import ops
-        if not self._training:
-            raise RuntimeError(f"{self.name}: backward needs a training forward")
         gamma, _ = self._gamma_beta()
+        if not self._training:  # frozen layer (trainable=False): y = x * scale + shift, scale per channel
+            if not need_dx:
+                return None
+            xp = backend.xp(self.device)
+            scale = gamma / xp.sqrt(self.moving_variance.value + np.float32(self.epsilon))
+            return xp.multiply(dy, scale, out=self._buffer("dx", dy.shape))
         dx, dgamma, dbeta = ops.batchnorm_backward(self._x, dy, gamma, self._save_mean, self._save_invstd,
                                                    out=self._buffer("dx", self._x.shape))
         if self.gamma is not None:
