@@ -14,10 +14,12 @@ from cudnn_lite.models import Sequential
 
 @pytest.fixture(autouse=True)
 def _cpu_fresh_names():
+    previous = backend._device
     backend.set_device("cpu")
     backend.clear_session()
     backend.set_random_seed(0)
     yield
+    backend._device = previous
 
 
 def summary_lines(model):

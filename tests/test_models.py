@@ -16,10 +16,12 @@ XOR_Y = np.array([0, 1, 1, 0], dtype=np.float32)
 
 @pytest.fixture(autouse=True)
 def _cpu_seeded():
+    previous = backend._device
     backend.set_device("cpu")
     backend.clear_session()
     backend.set_random_seed(1234)
     yield
+    backend._device = previous
 
 
 def blobs(n=600, seed=2):
@@ -317,3 +319,34 @@ def test_backend_device_helpers():
     if not cudnn_lite.cuda_available():
         with pytest.raises(RuntimeError, match="cuda"):
             backend.set_device("cuda")
+
+
+def _train_small_cnn(device):
+    backend.set_device(device)
+    backend.clear_session()
+    backend.set_random_seed(3)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 6, 6, 2)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    model = Sequential()
+    model.add(Conv2D(4, 3, padding="same", activation="relu", kernel_regularizer=regularizers.l2(1e-3),
+                     input_shape=(6, 6, 2)))
+    model.add(BatchNormalization())
+    model.add(MaxPooling2D())
+    model.add(Dropout(0.3))
+    model.add(Flatten())
+    model.add(Dense(3, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    hist = model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x, y))
+    return model, hist, model.predict(x)
+
+
+def test_training_on_each_device_matches_cpu(device):
+    """Same seed, same data: the run on `device` follows the CPU run (cuda: within float tolerance)."""
+    _, hist_cpu, pred_cpu = _train_small_cnn("cpu")
+    model, hist, pred = _train_small_cnn(device)
+    assert model.device == device
+    assert backend.device_of(model.layers[0].kernel.value) == device
+    assert isinstance(pred, np.ndarray)
+    np.testing.assert_allclose(pred, pred_cpu, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(hist.history["loss"], hist_cpu.history["loss"], rtol=1e-4)

@@ -12,7 +12,10 @@ from cudnn_lite import backend, optimizers
 
 @pytest.fixture(autouse=True)
 def _cpu():
+    previous = backend._device
     backend.set_device("cpu")
+    yield
+    backend._device = previous
 
 
 # ------------------------------------------------ NumPy rules (float64)

@@ -17,9 +17,12 @@ from cudnn_lite.models import Sequential, load_model
 
 @pytest.fixture(autouse=True)
 def _cpu_seeded():
+    previous = backend._device
     backend.set_device("cpu")
     backend.clear_session()
     backend.set_random_seed(5)
+    yield
+    backend._device = previous
 
 
 def small_cnn(optimizer="adam"):
