@@ -192,7 +192,20 @@ def bias_backward(dy, out=None):
 
 
 def dense_backward(x, w, dy, with_bias=True, need_dx=True):
-    """Gradients of y = x @ w + b: returns (dx or None, dw, db or None)."""
+    """Gradients of y = x @ w + b: returns (dx or None, dw, db or None).
+
+    x (rows, in), w (in, out), dy (rows, out).
+    """
+    _arrays(x=x, w=w, dy=dy)
+    for name, a in (("x", x), ("w", w), ("dy", dy)):
+        _C.check_array(a, name)
+    for name, a, layout in (("x", x, "(batch, in)"), ("w", w, "(in, out)"), ("dy", dy, "(batch, out)")):
+        if a.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-D {layout} array, got shape {tuple(a.shape)}")
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"w: expected {x.shape[1]} rows (x's features), got shape {tuple(w.shape)}")
+    if tuple(dy.shape) != (x.shape[0], w.shape[1]):
+        raise ValueError(f"dy: expected shape {(x.shape[0], w.shape[1])}, got {tuple(dy.shape)}")
     dx = sgemm(dy, w, trans_b=True) if need_dx else None
     dw = sgemm(x, dy, trans_a=True)
     db = bias_backward(dy) if with_bias else None

@@ -58,6 +58,15 @@ PYBIND11_MODULE(_C, m) {
     return info;
   });
 
+  m.def(
+      "check_array",
+      [](py::handle obj, const char* name, bool writable) {
+        return cl::binding::tensor_arg(obj, name, writable).shape;
+      },
+      py::arg("array"), py::arg("name"), py::arg("writable") = false,
+      "The checks every op applies to its arrays (float32, C-contiguous, NumPy or CuPy); "
+      "returns the shape or raises TypeError/ValueError naming the argument");
+
   cl::binding::register_layers(m);
   cl::binding::register_pointwise(m);
 }
