@@ -43,11 +43,13 @@ def plot_history(history, path, title=None):
         raise ValueError("plot_history: the history holds no values")
     names.sort(key=lambda k: (k != "loss", k))
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
     for ax, name in zip(axes[0], names):
         for key, label in ((name, "train"), ("val_" + name, "validation")):
             if key in h:
                 ax.plot(range(1, len(h[key]) + 1), h[key], label=label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.set_title(name)
