@@ -1,0 +1,144 @@
+"""Smoke tests of benchmarks/: every script's main() in --quick mode, writing to a tmp folder.
+
+Not measurements (tiny sizes, one repeat): they only keep the scripts from
+rotting. PyTorch is optional: with it installed the torch columns run too;
+the --no-torch runs check the path a machine without torch takes.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+
+import pytest
+
+BENCH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def _load(name):
+    """Import benchmarks/<name>.py as a module (benchmarks/ is not a package)."""
+    if BENCH_DIR not in sys.path:
+        sys.path.insert(0, BENCH_DIR)
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", os.path.join(BENCH_DIR, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _has_torch():
+    return importlib.util.find_spec("torch") is not None
+
+
+def _read(out, name):
+    for ext in ("json", "md"):
+        assert os.path.exists(os.path.join(out, f"{name}-latest.{ext}"))
+    dated = [f for f in os.listdir(out) if f.startswith(f"{name}-2") and f.endswith(".json")]
+    assert dated, os.listdir(out)
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+    with open(os.path.join(out, f"{name}-latest.json")) as f:
+        data = json.load(f)
+    record = data["record"]
+    assert record["quick"] is True
+    assert record["threads"]["threads"] >= 1
+    for key in ("cpu", "versions", "git", "date", "hostname", "cudnn_lite_build_info"):
+        assert key in record
+    assert data["rows"]
+    return data
+
+
+def test_harness_compare_interleaves_and_summarizes():
+    harness = _load("harness")
+    order = []
+    stats = harness.compare({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                            repeats=4, warmup=1, min_time=0.0, number={"a": 1, "b": 1})
+    assert order[2:] == ["a", "b", "b", "a", "a", "b", "b", "a"]  # round-robin, rotated
+    for s in stats.values():
+        assert s["repeats"] == 4 and s["min"] <= s["median"] <= s["max"]
+        assert s["q1"] <= s["q3"] and s["iqr"] >= 0
+
+
+def test_harness_atomic_write(tmp_path):
+    harness = _load("harness")
+    path = tmp_path / "sub" / "x.md"
+    harness.atomic_write(str(path), "one")
+    harness.atomic_write(str(path), "two")
+    assert path.read_text() == "two"
+    assert os.listdir(path.parent) == ["x.md"]
+
+
+def test_bench_sgemm_quick(tmp_path):
+    assert _load("bench_sgemm").main(["--quick", "--out", str(tmp_path)]) == 0
+    data = _read(str(tmp_path), "sgemm")
+    assert all(r["gflops_cudnn_lite"] > 0 and r["rel_error"] < 1e-4 for r in data["rows"])
+    assert "openblas_slowdown_vars_set" in data["record"]
+
+
+@pytest.mark.parametrize("no_torch", [True, False], ids=["no-torch", "torch"])
+def test_bench_ops_quick(tmp_path, no_torch):
+    if not no_torch and not _has_torch():
+        pytest.skip("torch is not installed")
+    argv = ["--quick", "--out", str(tmp_path)] + (["--no-torch"] if no_torch else [])
+    assert _load("bench_ops").main(argv) == 0
+    data = _read(str(tmp_path), "ops")
+    groups = {r["group"] for r in data["rows"]}
+    assert groups == {"conv2d", "maxpool", "dense", "softmax+ce", "batchnorm", "dropout", "adam"}
+    for r in data["rows"]:
+        assert r["cudnn_lite"]["median"] > 0
+        assert r["reference_1run"] is not None
+        assert (r["ratio_vs_torch"] is None) == no_torch
+        err = r["max_rel_error_vs_torch"]
+        assert err is None or err < 1e-3, r["case"]
+
+
+def _need_model_api():
+    try:
+        from cudnn_lite import layers, models, optimizers, zoo  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"the model API is not installed yet ({exc})")
+
+
+@pytest.mark.parametrize("no_torch", [True, False], ids=["no-torch", "torch"])
+def test_bench_models_quick_and_plot(tmp_path, no_torch):
+    _need_model_api()
+    if not no_torch and not _has_torch():
+        pytest.skip("torch is not installed")
+    argv = ["--quick", "--out", str(tmp_path)] + (["--no-torch"] if no_torch else [])
+    if no_torch:
+        argv += ["--only", "mnist_cnn_dropout"]
+    assert _load("bench_models").main(argv) == 0
+    data = _read(str(tmp_path), "models")
+    for r in data["rows"]:
+        assert r["train_img_s_cudnn_lite"] > 0 and r["infer_img_s_cudnn_lite"] > 0
+        assert ("train_ratio" in r) != no_torch
+    if no_torch:
+        return
+    assert len(data["rows"]) == 5
+    for r in data["rows"]:
+        assert r["params_torch"] == r["params_textbook"], r["network"]
+    pytest.importorskip("matplotlib")
+    plot = _load("plot_results")
+    assert plot.main(["--out", str(tmp_path)]) == 0
+    assert os.path.getsize(tmp_path / "models-latest.png") > 1000
+
+
+def test_torch_models_match_the_textbook_parameter_counts():
+    torch = pytest.importorskip("torch")
+    torch_models = _load("torch_models")
+    for name in torch_models.NAMES:
+        net = torch_models.build(name, torch)
+        assert net.params == torch_models.TEXTBOOK_PARAMS[name], name
+        x = torch.zeros((2,) + tuple(torch_models.INPUT_SHAPE[name]))
+        x = net.to_input(torch, x.numpy())
+        assert tuple(net.module(x).shape) == (2, 10)
+
+
+def test_bench_models_names_the_missing_module(monkeypatch):
+    import cudnn_lite
+    bench_models = _load("bench_models")
+    monkeypatch.delattr(cudnn_lite, "zoo", raising=False)
+    monkeypatch.setitem(sys.modules, "cudnn_lite.zoo", None)  # import -> ImportError
+    with pytest.raises(SystemExit) as info:
+        bench_models.import_zoo()
+    assert "cudnn_lite.zoo" in str(info.value)
