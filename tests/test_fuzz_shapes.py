@@ -4,7 +4,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from helpers import Grad, check_op, randn, ref
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# bounded: ~30 examples per test, no deadline (the reference is slow), no example database in the repo
+SETTINGS = settings(max_examples=30, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite

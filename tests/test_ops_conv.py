@@ -63,3 +63,14 @@ def test_conv2d_backward_filter(device, case):
     grad = Grad(lambda w: ref.conv2d_forward(x, w, None, strides, padding), dict(w=w), dy, ["w"])
     check_op("conv2d_backward_filter", dict(x=x, dy=dy), dict(w_shape=w.shape, strides=strides, padding=padding),
              device=device, seed=seed, reduction=int(np.prod(dy.shape[:3])), grad_of=grad)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("case", [CASES[1], CASES[6]], ids=[IDS[1], IDS[6]])
+def test_conv2d_forward_epilogues(device, case, activation):
+    xs, (kh, kw, k), strides, padding = case
+    seed = 550 + CASES.index(case)
+    rng = np.random.default_rng(seed)
+    inputs = dict(x=randn(rng, *xs), w=randn(rng, kh, kw, xs[3], k), b=randn(rng, k))
+    check_op("conv2d_forward", inputs, dict(strides=strides, padding=padding, activation=activation, alpha=0.2),
+             device=device, seed=seed, reduction=kh * kw * xs[3])
