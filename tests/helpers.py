@@ -23,9 +23,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 try:
-    from cudnn_lite import ops  # the installed package (see conftest.py)
+    import cudnn_lite as package  # the installed package (see conftest.py)
+    from cudnn_lite import ops
 except Exception:  # conftest fails every test that needs it, with instructions
-    ops = None
+    package = ops = None
 
 # The reference is loaded from the source tree, so it never depends on the
 # compiled extension (and the tests check the latest source of it).
