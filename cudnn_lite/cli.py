@@ -70,8 +70,15 @@ def _cmd_info():
     info = cudnn_lite.build_info()
     print(f"cudnn_lite {info.get('version', cudnn_lite.__version__)}")
     for k, v in info.items():
-        if k != "version":
-            print(f"  {k}: {v}")
+        if k == "version":
+            continue
+        lines = str(v).strip().splitlines() or [""]
+        if len(lines) == 1:
+            print(f"  {k}: {lines[0]}")
+        else:
+            print(f"  {k}:")
+            for line in lines:
+                print(f"    {line}")
     devices = ["cpu"]
     if cudnn_lite.cuda_available():
         devices.append("cuda")

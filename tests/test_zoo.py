@@ -100,3 +100,20 @@ def test_train_writes_checkpoint_history_and_reports(tmp_path, capsys):
 def test_perceptron_cannot_learn_xor(tmp_path, capsys):
     result = zoo.train("perceptron", epochs=50, out_dir=str(tmp_path), verbose=0, seed=0)
     assert result["test_accuracy"] <= 0.75  # a single linear threshold unit cannot separate XOR
+
+
+def test_train_with_augmentation_recipe(tmp_path, monkeypatch, capsys):
+    """cifar10_improved's path (ImageDataGenerator.flow into fit) on a few random images."""
+    rng = np.random.default_rng(0)
+
+    def tiny(name, data_dir=None):
+        x = rng.standard_normal((48, 32, 32, 3)).astype(np.float32)
+        y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 48)]
+        return (x[:32], y[:32]), (x[32:40], y[32:40]), (x[40:], y[40:])
+    monkeypatch.setattr(zoo, "load_dataset", tiny)
+    result = zoo.train("cifar10_improved", epochs=1, batch_size=16, out_dir=str(tmp_path),
+                       verbose=2, seed=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1: val_loss improved from inf to" in out
+    assert "2/2 - " in out  # steps_per_epoch = 32 // 16
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["epochs"] == 1
