@@ -356,7 +356,7 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     ``<name>.history.json`` and, with matplotlib, ``<name>.learning_curve.png``.
     """
     from . import backend
-    from .callbacks import ModelCheckpoint
+    from .callbacks import ModelCheckpoint, TerminateOnNaN
     key = canonical(name)
     r = RECIPES[key]
     epochs = r.epochs if epochs is None else int(epochs)
@@ -374,6 +374,7 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     checkpoint = ModelCheckpoint(ckpt_path, monitor="val_loss", verbose=1 if verbose else 0,
                                  save_best_only=True, save_weights_only=True)
     timer = _epoch_timer()
+    guard = TerminateOnNaN()
     if verbose:
         print(f"{key}: {r.description}")
         print(f"train {len(x)}, validation {len(xv)} ({r.validation}), test {len(xt)}; "
@@ -387,10 +388,10 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         flow = datagen.flow(x, y, batch_size=batch_size, seed=seed)
         history = model.fit(flow, steps_per_epoch=max(1, len(x) // batch_size), epochs=epochs,
                             verbose=verbose, validation_data=(xv, yv),
-                            callbacks=[checkpoint, timer])
+                            callbacks=[checkpoint, timer, guard])
     else:
         history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                            validation_data=(xv, yv), callbacks=[checkpoint, timer],
+                            validation_data=(xv, yv), callbacks=[checkpoint, timer, guard],
                             shuffle=True)
     train_seconds = time.perf_counter() - start
     if checkpoint.last_saved is not None and os.path.exists(checkpoint.last_saved):
@@ -409,6 +410,7 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         "test_accuracy": test_acc, "train_seconds": train_seconds,
         "epoch_seconds": timer.seconds, "checkpoint": checkpoint.last_saved,
         "history": hist, "history_path": history_path, "plot_path": None,
+        "stopped_on_nan": guard.terminated_at is not None,
     }
     plot_path = os.path.join(out_dir, f"{key}.learning_curve.png")
     try:
