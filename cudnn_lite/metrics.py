@@ -26,6 +26,8 @@ __all__ = [
 
 def _xp(*arrays):
     """The array module (numpy or cupy) that owns the arrays."""
+    if all(isinstance(a, np.ndarray) for a in arrays):
+        return np  # the common CPU case, without trying to import CuPy each batch
     try:
         import cupy
     except Exception:  # no CuPy (or a broken one): everything is NumPy
