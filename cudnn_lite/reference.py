@@ -556,7 +556,7 @@ def adam_scalars(lr, beta1, beta2, t):
 
 def nadam_scalars(beta1, beta2, t, decay=0.96):
     """c1, c2, c3 of step t (1-based) for optimizer_update('nadam', ...), Keras 3 schedule."""
-    mu = lambda s: beta1 * (1 - 0.5 * decay ** (0.004 * s))  # noqa: E731
+    mu = lambda s: beta1 * (1 - 0.5 * decay ** s)  # noqa: E731  (Keras 3; Keras 2 had decay ** (0.004 * s))
     prod_t = np.prod([mu(s) for s in range(1, t + 1)])
     prod_t1 = prod_t * mu(t + 1)
     return {"c1": mu(t + 1) / (1 - prod_t1), "c2": (1 - mu(t)) / (1 - prod_t), "c3": 1 / (1 - beta2 ** t)}
