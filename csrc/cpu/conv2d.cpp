@@ -52,6 +52,7 @@ struct Im2colPackA {
   const Conv2dDesc* d;
   const float* x;  // (n, h, w, c)
   int64_t pix0;
+  bool direct(int64_t, int64_t, const float**, int64_t*) const { return false; }
   void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
     const int64_t c = d->c, ohw = d->out_h * d->out_w;
     for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
@@ -87,6 +88,7 @@ struct Im2colTransposedPackA {
   const Conv2dDesc* d;
   const float* x;  // (n, h, w, c)
   int64_t pix0;
+  bool direct(int64_t, int64_t, const float**, int64_t*) const { return false; }
   void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
     const int64_t c = d->c, ohw = d->out_h * d->out_w;
     // per pixel of this k block: image offset and top-left input corner

@@ -21,6 +21,10 @@
 #include <cstring>
 #include <new>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "cpu/epilogue.h"
 #include "cpu/gemm_kernel.h"
 #include "cudnn_lite.h"
@@ -68,6 +72,15 @@ inline float* thread_buffer(int slot, size_t floats) {
 struct StridedPackA {
   const float* a;
   int64_t rs, cs;
+  bool allow_direct = false;  // let the kernel read A in place when rs == 1
+  // True when the micro-kernel can read op(A)[i0 + r, p0 + p] in place as
+  // (*ptr)[p * *step + r] (columns of op(A) contiguous), skipping the packing.
+  bool direct(int64_t i0, int64_t p0, const float** ptr, int64_t* step) const {
+    if (!allow_direct || rs != 1) return false;
+    *ptr = a + i0 + p0 * cs;
+    *step = cs;
+    return true;
+  }
   void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
     for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
       const int64_t mr = std::min<int64_t>(kMR, mc - ir);
@@ -76,16 +89,50 @@ struct StridedPackA {
         for (int64_t p = 0; p < kc; ++p) {
           const float* s = src + p * cs;
           float* d = dst + p * kMR;
-          for (int64_t r = 0; r < mr; ++r) d[r] = s[r];
-          for (int64_t r = mr; r < kMR; ++r) d[r] = 0.0f;
+          if (mr == kMR) {
+            std::memcpy(d, s, sizeof(float) * kMR);
+          } else {
+            for (int64_t r = 0; r < mr; ++r) d[r] = s[r];
+            for (int64_t r = mr; r < kMR; ++r) d[r] = 0.0f;
+          }
         }
-      } else {
-        for (int64_t r = 0; r < mr; ++r) {
-          const float* s = src + r * rs;
-          for (int64_t p = 0; p < kc; ++p) dst[p * kMR + r] = s[p * cs];
+      } else {  // op(A) rows are contiguous: transpose in chunks of kTile columns
+        constexpr int64_t kTile = 32;
+        for (int64_t pt = 0; pt < kc; pt += kTile) {
+          const int64_t np = std::min(kTile, kc - pt);
+          int64_t r = 0;
+#if defined(__SSE2__)
+          if (cs == 1) {  // 4x4 register transposes
+            for (; r + 4 <= mr; r += 4) {
+              const float* s0 = src + r * rs + pt;
+              const float *s1 = s0 + rs, *s2 = s1 + rs, *s3 = s2 + rs;
+              float* d = dst + pt * kMR + r;
+              int64_t p = 0;
+              for (; p + 4 <= np; p += 4) {
+                __m128 v0 = _mm_loadu_ps(s0 + p), v1 = _mm_loadu_ps(s1 + p);
+                __m128 v2 = _mm_loadu_ps(s2 + p), v3 = _mm_loadu_ps(s3 + p);
+                _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+                _mm_storeu_ps(d + (p + 0) * kMR, v0);
+                _mm_storeu_ps(d + (p + 1) * kMR, v1);
+                _mm_storeu_ps(d + (p + 2) * kMR, v2);
+                _mm_storeu_ps(d + (p + 3) * kMR, v3);
+              }
+              for (; p < np; ++p) {
+                d[p * kMR + 0] = s0[p];
+                d[p * kMR + 1] = s1[p];
+                d[p * kMR + 2] = s2[p];
+                d[p * kMR + 3] = s3[p];
+              }
+            }
+          }
+#endif
+          for (; r < mr; ++r) {
+            const float* s = src + r * rs + pt * cs;
+            for (int64_t p = 0; p < np; ++p) dst[(pt + p) * kMR + r] = s[p * cs];
+          }
+          for (int64_t p = 0; p < np; ++p)
+            for (int64_t r = mr; r < kMR; ++r) dst[(pt + p) * kMR + r] = 0.0f;
         }
-        for (int64_t r = mr; r < kMR; ++r)
-          for (int64_t p = 0; p < kc; ++p) dst[p * kMR + r] = 0.0f;
       }
     }
   }
@@ -113,13 +160,18 @@ struct StridedPackB {
             for (int64_t j = nr; j < kNR; ++j) d[j] = 0.0f;
           }
         }
-      } else {  // op(B) columns are contiguous (B transposed in memory)
-        for (int64_t j = 0; j < nr; ++j) {
-          const float* s = src + j * cs;
-          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = s[p * rs];
+      } else {  // op(B) columns are contiguous (B transposed in memory): transpose
+        // in chunks of kTile rows of the panel so reads and writes stay in L1
+        constexpr int64_t kTile = 16;
+        for (int64_t pt = 0; pt < kc; pt += kTile) {
+          const int64_t np = std::min(kTile, kc - pt);
+          for (int64_t j = 0; j < nr; ++j) {
+            const float* s = src + j * cs + pt * rs;
+            for (int64_t p = 0; p < np; ++p) dst[(pt + p) * kNR + j] = s[p * rs];
+          }
+          for (int64_t p = 0; p < np; ++p)
+            for (int64_t j = nr; j < kNR; ++j) dst[(pt + p) * kNR + j] = 0.0f;
         }
-        for (int64_t j = nr; j < kNR; ++j)
-          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = 0.0f;
       }
     }
   }
@@ -160,18 +212,24 @@ void gemm_blocked(int64_t m, int64_t n, int64_t k, float alpha, const PackA& pac
       const int64_t kc = std::min(kKC, k - p0);
       const float beta_k = p0 == 0 ? beta : 1.0f;
       const bool last_k = p0 + kc == k;
-      pack_a(i0, mc, p0, kc, abuf);
+      const float* apanel = abuf;  // micro-panel ir starts at apanel + ir * a_panel
+      int64_t a_step = kMR, a_panel = kc;
+      if (pack_a.direct(i0, p0, &apanel, &a_step)) {
+        a_panel = 1;
+      } else {
+        pack_a(i0, mc, p0, kc, abuf);
+      }
       for (int64_t j0 = 0; j0 < n; j0 += kNC) {
         const int64_t nc = std::min(kNC, n - j0);
         pack_b(p0, kc, j0, nc, bbuf);
         for (int64_t ir = 0; ir < mc; ir += kMR) {
           const int mr = static_cast<int>(std::min<int64_t>(kMR, mc - ir));
-          const float* ap = abuf + (ir / kMR) * kc * kMR;
+          const float* ap = apanel + ir * a_panel;
           float* crow = c + (i0 + ir) * ldc + j0;
           for (int64_t jr = 0; jr < nc; jr += kNR) {
             const int nr = static_cast<int>(std::min<int64_t>(kNR, nc - jr));
             const float* bp = bbuf + (jr / kNR) * kc * kNR;
-            micro_kernel_rows(mr, kc, ap, bp, crow + jr, ldc, alpha, beta_k, nr);
+            micro_kernel_rows(mr, kc, ap, bp, crow + jr, ldc, alpha, beta_k, nr, a_step);
             if (last_k && ep) {
               const float* bias = ep->bias ? ep->bias + j0 + jr : nullptr;
               for (int r = 0; r < mr; ++r)

@@ -4,7 +4,9 @@
 // The micro-kernel computes one (mr, nr) tile of C, mr <= kMR, nr <= kNR:
 //   C[i, j] = alpha * sum_p A[i, p] * B[p, j] + beta * C[i, j]
 // from packed panels:
-//   a is (kc, kMR): a[p * kMR + i]   (a micro-panel of packed A, zero-padded)
+//   a is (kc, a_step): a[p * a_step + i]  (a micro-panel of packed A, a_step
+//                                          = kMR, or A itself when its columns
+//                                          are contiguous, a_step = lda)
 //   b is (kc, kNR): b[p * kNR + j]   (a micro-panel of packed B, zero-padded,
 //                                     64-byte aligned)
 // beta == 0 means C is not read. C rows are ldc apart (row-major).
@@ -50,7 +52,8 @@ static inline __mmask16 tail_mask16(int n) {  // lowest n of 16 lanes, n clamped
 
 template <int M>
 static inline void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                float* __restrict c, int64_t ldc, float alpha, float beta, int nr) {
+                                float* __restrict c, int64_t ldc, float alpha, float beta, int nr,
+                                int64_t a_step) {
   __m512 c0[M], c1[M];
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i) {
@@ -67,7 +70,7 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
       c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
       c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
     }
-    a += kMR;
+    a += a_step;
     b += kNR;
   }
   const __m512 va = _mm512_set1_ps(alpha);
@@ -109,7 +112,8 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
 
 template <int M>
 static inline void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                float* __restrict c, int64_t ldc, float alpha, float beta, int nr) {
+                                float* __restrict c, int64_t ldc, float alpha, float beta, int nr,
+                                int64_t a_step) {
   __m256 c0[M], c1[M];
 #pragma GCC unroll 8
   for (int i = 0; i < M; ++i) {
@@ -125,7 +129,7 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
       c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
       c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
     }
-    a += kMR;
+    a += a_step;
     b += kNR;
   }
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -161,7 +165,8 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
 
 template <int M>
 static inline void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
-                                float* __restrict c, int64_t ldc, float alpha, float beta, int nr) {
+                                float* __restrict c, int64_t ldc, float alpha, float beta, int nr,
+                                int64_t a_step) {
   float acc[M][kNR];
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < kNR; ++j) acc[i][j] = 0.0f;
@@ -170,7 +175,7 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
       const float ai = a[i];
       for (int j = 0; j < kNR; ++j) acc[i][j] += ai * b[j];
     }
-    a += kMR;
+    a += a_step;
     b += kNR;
   }
   for (int i = 0; i < M; ++i) {
@@ -189,12 +194,13 @@ static inline void micro_kernel(int64_t kc, const float* __restrict a, const flo
 // the full-height case is tested first.
 template <int M = kMR>
 static inline void micro_kernel_rows(int mr, int64_t kc, const float* a, const float* b, float* c,
-                                     int64_t ldc, float alpha, float beta, int nr) {
+                                     int64_t ldc, float alpha, float beta, int nr,
+                                     int64_t a_step = kMR) {
   if constexpr (M >= 1) {
     if (mr == M)
-      micro_kernel<M>(kc, a, b, c, ldc, alpha, beta, nr);
+      micro_kernel<M>(kc, a, b, c, ldc, alpha, beta, nr, a_step);
     else
-      micro_kernel_rows<M - 1>(mr, kc, a, b, c, ldc, alpha, beta, nr);
+      micro_kernel_rows<M - 1>(mr, kc, a, b, c, ldc, alpha, beta, nr, a_step);
   }
 }
 

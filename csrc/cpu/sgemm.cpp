@@ -21,7 +21,11 @@ namespace gemm {
 void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* ep) {
-  const StridedPackA pa = trans_a ? StridedPackA{a, 1, lda} : StridedPackA{a, lda, 1};
+  // With few columns of C, packing A would cost about as much as the product
+  // (A is used only ceil(n / kNR) times), so a transposed A is read in place,
+  // unless its row stride is a multiple of 2 KiB (L1 set aliasing).
+  const bool direct_a = trans_a && n <= 4 * kNR && lda % 512 != 0;
+  const StridedPackA pa = trans_a ? StridedPackA{a, 1, lda, direct_a} : StridedPackA{a, lda, 1};
   const StridedPackB pb = trans_b ? StridedPackB{b, 1, ldb} : StridedPackB{b, ldb, 1};
   gemm_blocked(m, n, k, alpha, pa, pb, beta, c, ldc, ep);
 }
