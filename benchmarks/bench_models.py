@@ -64,6 +64,104 @@ def build_ours(zoo, name, metrics):
     return model, r.optimizer_text
 
 
+def profile_ours(model, step, steps):
+    """Seconds per step spent in each layer's forward / backward, the loss and the optimizer.
+
+    Wraps the methods on the instances (layer.forward/backward, optimizer.apply)
+    for ``steps`` calls of ``step``, then removes the wrappers.
+    """
+    import time
+    spent = {}
+
+    def wrap(obj, attr, key):
+        original = getattr(obj, attr)
+
+        def timed(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return original(*a, **kw)
+            finally:
+                spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
+        setattr(obj, attr, timed)
+
+    wrapped = []
+    for i, layer in enumerate(model.layers):
+        for attr, phase in (("forward", "fwd"), ("backward", "bwd")):
+            wrap(layer, attr, (i, phase))
+            wrapped.append((layer, attr))
+    if getattr(model, "optimizer", None) is not None and hasattr(model.optimizer, "apply"):
+        wrap(model.optimizer, "apply", ("optimizer", "step"))
+        wrapped.append((model.optimizer, "apply"))
+    step()  # not counted: first call after wrapping
+    spent.clear()
+    start = time.perf_counter()
+    try:
+        for _ in range(steps):
+            step()
+    finally:
+        total = time.perf_counter() - start
+        for obj, attr in wrapped:
+            try:
+                delattr(obj, attr)  # back to the class's method
+            except AttributeError:
+                pass
+    rows = []
+    for i, layer in enumerate(model.layers):
+        shape = getattr(layer, "output_shape", None)
+        rows.append({"layer": f"{i} {type(layer).__name__}", "output_shape": str(shape),
+                     "fwd_s": spent.get((i, "fwd"), 0.0) / steps,
+                     "bwd_s": spent.get((i, "bwd"), 0.0) / steps})
+    opt = spent.get(("optimizer", "step"), 0.0) / steps
+    layers = sum(r["fwd_s"] + r["bwd_s"] for r in rows)
+    rows.append({"layer": "optimizer", "output_shape": "", "fwd_s": 0.0, "bwd_s": opt})
+    rows.append({"layer": "rest (loss, metrics, Python glue)", "output_shape": "",
+                 "fwd_s": max(total / steps - layers - opt, 0.0), "bwd_s": 0.0})
+    return {"step_s": total / steps, "rows": rows}
+
+
+def profile_torch(torch, step, steps, top=12):
+    """Self CPU time per step of the top aten ops (torch.profiler)."""
+    step()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    return [{"op": e.key, "self_s": e.self_cpu_time_total / 1e6 / steps, "calls": e.count / steps}
+            for e in events[:top]]
+
+
+def print_profile(name, ours, theirs):
+    print(f"\n  profile {name}: cudnn_lite {ours['step_s'] * 1e3:.2f} ms/step")
+    for r in ours["rows"]:
+        t = r["fwd_s"] + r["bwd_s"]
+        print(f"    {r['layer']:38s} {r['output_shape']:22s} fwd {r['fwd_s'] * 1e3:8.3f} ms  "
+              f"bwd {r['bwd_s'] * 1e3:8.3f} ms  {100 * t / ours['step_s']:5.1f}%")
+    if theirs:
+        print(f"  profile {name}: torch top ops (self CPU per step)")
+        for r in theirs:
+            print(f"    {r['op'][:50]:50s} {r['self_s'] * 1e3:8.3f} ms  x{r['calls']:.0f}")
+
+
+def profile_markdown(bench):
+    out = []
+    for r in bench.rows:
+        p = r.get("profile_cudnn_lite")
+        if not p:
+            continue
+        out += ["", f"### {r['network']}: where a cudnn_lite training step goes "
+                    f"({p['step_s'] * 1e3:.2f} ms/step)", "",
+                harness.markdown_table(
+                    ["layer", "output", "fwd", "bwd", "share"],
+                    [[x["layer"], x["output_shape"], harness.fmt_time(x["fwd_s"]),
+                      harness.fmt_time(x["bwd_s"]),
+                      f"{100 * (x['fwd_s'] + x['bwd_s']) / p['step_s']:.1f}%"] for x in p["rows"]])]
+        t = r.get("profile_torch")
+        if t:
+            out += ["", f"PyTorch top ops (self CPU per step): " + ", ".join(
+                f"{x['op']} {harness.fmt_time(x['self_s'])}" for x in t)]
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     parser = harness.add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     parser.add_argument("--infer-batch", type=int, default=None,
@@ -72,6 +170,10 @@ def main(argv=None) -> int:
                         help="compile cudnn_lite models with the recipe's metrics (accuracy)")
     parser.add_argument("--torch-layout", choices=["channels_last", "nchw"],
                         default="channels_last", help="PyTorch memory format (default channels_last)")
+    parser.add_argument("--profile", action="store_true",
+                        help="after timing, split a step into per-layer forward/backward + optimizer "
+                             "time (cudnn_lite) and the top aten ops (torch.profiler)")
+    parser.add_argument("--profile-steps", type=int, default=None, help="steps profiled (default 5; quick 1)")
     args = parser.parse_args(argv)
     zoo = import_zoo()
     torch = harness.import_torch(args.no_torch)
@@ -115,6 +217,10 @@ def main(argv=None) -> int:
         if torch is not None:
             row["train_ratio"] = row["train_img_s_cudnn_lite"] / row["train_img_s_torch"]
             row["infer_ratio"] = row["infer_img_s_cudnn_lite"] / row["infer_img_s_torch"]
+        if args.profile:
+            steps = args.profile_steps or (1 if args.quick else 5)
+            row["profile_cudnn_lite"] = profile_ours(model, train["cudnn_lite"], steps)
+            row["profile_torch"] = profile_torch(torch, train["torch"], steps) if torch is not None else None
         bench.add_row(row)
         print(f"  {name:18s} b{batch:<4d} train ours {row['train_img_s_cudnn_lite']:9.0f} img/s "
               f"{harness.fmt_spread(train_stats['cudnn_lite']):>5s}"
@@ -123,6 +229,8 @@ def main(argv=None) -> int:
               + f" | infer ours {row['infer_img_s_cudnn_lite']:9.0f}"
               + (f"  torch {row['infer_img_s_torch']:9.0f}  ratio {row['infer_ratio']:.2f}"
                  if torch is not None else ""), flush=True)
+        if args.profile:
+            print_profile(name, row["profile_cudnn_lite"], row["profile_torch"])
         del model
     headers = ["network", "batch", "train img/s cudnn_lite", "train img/s torch", "train ratio",
                f"infer img/s cudnn_lite (b{infer_batch})", "infer img/s torch", "infer ratio"]
@@ -154,6 +262,8 @@ def main(argv=None) -> int:
         body += ["", "Optimizers: " + "; ".join(
             f"{r['network']}: cudnn_lite {r['cudnn_lite_optimizer']}, torch {r['torch_optimizer']}"
             for r in bench.rows)]
+    if args.profile:
+        body.append(profile_markdown(bench))
     bench.write("\n".join(body))
     return 0
 

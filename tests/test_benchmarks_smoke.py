@@ -104,7 +104,7 @@ def test_bench_models_quick_and_plot(tmp_path, no_torch):
     _need_model_api()
     if not no_torch and not _has_torch():
         pytest.skip("torch is not installed")
-    argv = ["--quick", "--out", str(tmp_path)] + (["--no-torch"] if no_torch else [])
+    argv = ["--quick", "--out", str(tmp_path), "--profile"] + (["--no-torch"] if no_torch else [])
     if no_torch:
         argv += ["--only", "mnist_cnn_dropout"]
     assert _load("bench_models").main(argv) == 0
@@ -112,6 +112,8 @@ def test_bench_models_quick_and_plot(tmp_path, no_torch):
     for r in data["rows"]:
         assert r["train_img_s_cudnn_lite"] > 0 and r["infer_img_s_cudnn_lite"] > 0
         assert ("train_ratio" in r) != no_torch
+        assert r["profile_cudnn_lite"]["step_s"] > 0
+        assert (r["profile_torch"] is None) == no_torch
     if no_torch:
         return
     assert len(data["rows"]) == 5
