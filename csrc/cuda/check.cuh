@@ -9,6 +9,7 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -55,16 +56,27 @@ inline void device_free_async(void* p, cudaStream_t stream, const char* what) {
   if (err != cudaSuccess) throw_cuda_error(err, what, __FILE__, __LINE__);
 }
 
-// Number of SMs of the current device (queried each call: cheap, and correct
-// when the caller switches devices).
+// Number of SMs of the current device, cached per device id (correct when the
+// caller switches devices; a failed query falls back to 108 and is not cached).
 inline int sm_count() {
-  int dev = 0, sms = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+  static std::atomic<int> cache[64];
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) {
     (void)cudaGetLastError();
     return 108;
   }
-  return sms > 0 ? sms : 108;
+  if (dev >= 0 && dev < 64) {
+    const int cached = cache[dev].load(std::memory_order_relaxed);
+    if (cached > 0) return cached;
+  }
+  int sms = 0;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      sms <= 0) {
+    (void)cudaGetLastError();
+    return 108;
+  }
+  if (dev >= 0 && dev < 64) cache[dev].store(sms, std::memory_order_relaxed);
+  return sms;
 }
 
 // Blocks for a grid-stride loop over n items: enough to fill the GPU, never
@@ -77,15 +89,13 @@ inline unsigned grid_stride_blocks(int64_t n, int threads) {
   return static_cast<unsigned>(blocks);
 }
 
-// CUDNN_LITE_CUDA_SIMPLE=1 in the environment routes every op to its simple
-// reference kernel (the *_kernel1 versions) so a device check can compare
-// the fast kernels against them.
+// CUDNN_LITE_CUDA_SIMPLE=1 in the environment routes every op that has one to
+// its simple reference kernel (the *_kernel1 versions) so a device check can
+// compare the fast kernels against them. Read at every call (a getenv is
+// cheap next to a launch), so a test may flip it with os.environ in-process.
 inline bool force_simple_kernels() {
-  static const bool simple = [] {
-    const char* v = std::getenv("CUDNN_LITE_CUDA_SIMPLE");
-    return v != nullptr && v[0] != '\0' && v[0] != '0';
-  }();
-  return simple;
+  const char* v = std::getenv("CUDNN_LITE_CUDA_SIMPLE");
+  return v != nullptr && v[0] != '\0' && v[0] != '0';
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -5,6 +5,8 @@
 //                  double-buffered shared memory, 16-byte loads when aligned
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
 #include "cuda/check.cuh"
 #include "cuda/gemm.cuh"
 #include "cudnn_lite.h"
