@@ -34,6 +34,8 @@ inline int max_threads() {
 #endif
 }
 
+constexpr int64_t kDirectMaxChannels = 4;  // direct forward (not GEMM) up to this many input channels
+
 inline bool is_pointwise(const Conv2dDesc& d) {  // 1x1, stride 1, no padding: im2col(x) == x
   return d.kh == 1 && d.kw == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_top == 0 &&
          d.pad_bottom == 0 && d.pad_left == 0 && d.pad_right == 0;
@@ -136,36 +138,77 @@ struct Im2colTransposedPackA {
 };
 
 // Direct convolution for few input channels (the first layer, c = 1 or 3):
-// im2col rows would be only kh*kw*c long, so instead each output pixel
-// accumulates kh*kw*c rank-1 updates vectorised over the k output channels.
-// y is (n, out_h, out_w, k); rows [pix_begin, pix_end) of it.
-void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
-                           const Epilogue& ep, float* y, int64_t pix_begin, int64_t pix_end) {
-  const int64_t c = d.c, k = d.k, ohw = d.out_h * d.out_w;
-  for (int64_t pix = pix_begin; pix < pix_end; ++pix) {
-    const int64_t b = pix / ohw, oy = (pix % ohw) / d.out_w, ox = pix % d.out_w;
-    const int64_t iy0 = oy * d.stride_h - d.pad_top, ix0 = ox * d.stride_w - d.pad_left;
-    float* yp = y + pix * k;
-    for (int64_t j = 0; j < k; ++j) yp[j] = 0.0f;
-    for (int64_t ky = 0; ky < d.kh; ++ky) {
-      const int64_t iy = iy0 + ky;
-      if (iy < 0 || iy >= d.h) continue;
-      for (int64_t kx = 0; kx < d.kw; ++kx) {
-        const int64_t ix = ix0 + kx;
-        if (ix < 0 || ix >= d.w) continue;
-        const float* xp = x + ((b * d.h + iy) * d.w + ix) * c;
-        const float* wp = w + (ky * d.kw + kx) * c * k;
-        for (int64_t ci = 0; ci < c; ++ci) {
-          const float xv = xp[ci];
-          const float* wr = wp + ci * k;
-#ifdef _OPENMP
-#pragma omp simd
-#endif
-          for (int64_t j = 0; j < k; ++j) yp[j] += xv * wr[j];
+// im2col rows would be only kh*kw*c long, so instead each group of kPx output
+// pixels of one row accumulates kh*kw*c rank-1 updates, vectorised over a
+// block of KB output channels held in registers.
+// wpad is w zero-padded to kpad (a multiple of KB) output channels:
+// (kh, kw, c, kpad). y is (n, out_h, out_w, k).
+constexpr int kPx = 4;
+typedef float v16f __attribute__((vector_size(64)));  // GCC/Clang vector extension
+
+
+template <int KB>
+void conv2d_forward_direct_row(const Conv2dDesc& d, const float* x, const float* wpad,
+                               int64_t kpad, const Epilogue& ep, float* y, int64_t b,
+                               int64_t oy) {
+  const int64_t c = d.c, k = d.k;
+  const bool identity = epilogue_is_identity(ep);
+  static const float zeros[kDirectMaxChannels] = {};
+  for (int64_t ox0 = 0; ox0 < d.out_w; ox0 += kPx) {
+    const int64_t npx = std::min<int64_t>(kPx, d.out_w - ox0);
+    for (int64_t j0 = 0; j0 < k; j0 += KB) {
+      constexpr int kV = KB / 16;  // 16-float vectors per pixel
+      v16f acc[kPx][kV];
+      for (int q = 0; q < kPx; ++q)
+        for (int v = 0; v < kV; ++v) acc[q][v] = v16f{};
+      for (int64_t ky = 0; ky < d.kh; ++ky) {
+        const int64_t iy = oy * d.stride_h - d.pad_top + ky;
+        if (iy < 0 || iy >= d.h) continue;
+        const float* xrow = x + (b * d.h + iy) * d.w * c;
+        for (int64_t kx = 0; kx < d.kw; ++kx) {
+          const float* xp[kPx];  // pixel q's input, or a zero row in the padding
+          for (int q = 0; q < kPx; ++q) {
+            const int64_t ix = (ox0 + q) * d.stride_w - d.pad_left + kx;
+            xp[q] = (q < npx && ix >= 0 && ix < d.w) ? xrow + ix * c : zeros;
+          }
+          const float* wp = wpad + (ky * d.kw + kx) * c * kpad + j0;
+          for (int64_t ci = 0; ci < c; ++ci) {
+            v16f wv[kV];
+            for (int v = 0; v < kV; ++v) std::memcpy(&wv[v], wp + ci * kpad + 16 * v, sizeof(v16f));
+            for (int q = 0; q < kPx; ++q) {
+              const float xv = xp[q][ci];
+              for (int v = 0; v < kV; ++v) acc[q][v] += xv * wv[v];
+            }
+          }
         }
       }
+      const int64_t nj = std::min<int64_t>(KB, k - j0);
+      for (int64_t q = 0; q < npx; ++q) {
+        float* yp = y + ((b * d.out_h + oy) * d.out_w + ox0 + q) * k + j0;
+        std::memcpy(yp, &acc[q][0], sizeof(float) * static_cast<size_t>(nj));
+        if (!identity) apply_epilogue_row(yp, nj, ep.bias ? ep.bias + j0 : nullptr, ep.act, ep.alpha);
+      }
     }
-    if (!epilogue_is_identity(ep)) apply_epilogue_row(yp, k, ep.bias, ep.act, ep.alpha);
+  }
+}
+
+void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
+                           const Epilogue& ep, float* y) {
+  constexpr int64_t kWide = 32, kNarrow = 16;
+  const int64_t kb = d.k > kNarrow ? kWide : kNarrow;
+  const int64_t kpad = (d.k + kb - 1) / kb * kb, rows = d.kh * d.kw * d.c;
+  std::vector<float> wpad(static_cast<size_t>(rows * kpad), 0.0f);  // (kh, kw, c, kpad)
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(wpad.data() + r * kpad, w + r * d.k, sizeof(float) * static_cast<size_t>(d.k));
+  const int64_t out_rows = d.n * d.out_h;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (out_rows > 1 && max_threads() > 1)
+#endif
+  for (int64_t r = 0; r < out_rows; ++r) {
+    if (kb == kWide)
+      conv2d_forward_direct_row<kWide>(d, x, wpad.data(), kpad, ep, y, r / d.out_h, r % d.out_h);
+    else
+      conv2d_forward_direct_row<kNarrow>(d, x, wpad.data(), kpad, ep, y, r / d.out_h, r % d.out_h);
   }
 }
 
@@ -180,21 +223,20 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
     gemm::sgemm_parallel(false, false, pixels, d.k, d.c, 1.0f, x, d.c, w, d.k, 0.0f, y, d.k, &ep);
     return;
   }
+  if (d.c <= kDirectMaxChannels) {
+    conv2d_forward_direct(d, x, w, ep, y);
+    return;
+  }
   const int threads = max_threads();
   const int64_t block = pixel_block(pixels, threads);
   const int64_t blocks = (pixels + block - 1) / block;
-  const bool direct = d.c <= 4;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) if (blocks > 1 && threads > 1)
 #endif
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t p0 = blk * block, np = std::min(block, pixels - p0);
-    if (direct) {
-      conv2d_forward_direct(d, x, w, ep, y, p0, p0 + np);
-    } else {
-      gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0},
-                         gemm::StridedPackB{w, d.k, 1}, 0.0f, y + p0 * d.k, d.k, &ep);
-    }
+    gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0}, gemm::StridedPackB{w, d.k, 1},
+                       0.0f, y + p0 * d.k, d.k, &ep);
   }
 }
 
@@ -207,7 +249,9 @@ void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, 
     gemm::sgemm_parallel(false, true, pixels, c, k, 1.0f, dy, k, w, k, 0.0f, dx, c, nullptr);
     return;
   }
-  if (d.stride_h == 1 && d.stride_w == 1 && d.pad_top < d.kh && d.pad_bottom < d.kh &&
+  // (with few input channels the flipped conv would have only c output
+  // channels, too narrow for the GEMM tile: the col2im path wastes less)
+  if (d.c > kDirectMaxChannels && d.stride_h == 1 && d.stride_w == 1 && d.pad_top < d.kh && d.pad_bottom < d.kh &&
       d.pad_left < d.kw && d.pad_right < d.kw) {
     // Stride 1: dx is the convolution of dy with the kernel flipped in space and
     // transposed in channels, w_t[ky', kx', kk, ci] = w[kh-1-ky', kw-1-kx', ci, kk],
