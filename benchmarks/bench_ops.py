@@ -542,6 +542,9 @@ def main(argv=None) -> int:
                else ([2] if args.quick else [32, 128]))
     ctx = {"ops": ops, "ref": ref, "torch": torch,
            "layouts": [s.strip() for s in args.torch_layouts.split(",") if s.strip()]}
+    bad = [lay for lay in ctx["layouts"] if lay not in ("cl", "nchw")]
+    if bad or not ctx["layouts"]:
+        parser.error(f"--torch-layouts: expected a comma-separated subset of cl,nchw, got {args.torch_layouts!r}")
     bench.record["torch_layouts"] = ctx["layouts"]
     ref_batch = min(batches)
     cases = [c for make in MAKERS for c in make(ctx, batches, args.quick)]

@@ -129,7 +129,7 @@ _THREADPOOL_LIMITS = None  # kept alive so the limit holds for the whole run
 # ----------------------------------------------------------- machine record
 
 def _cpu_info() -> dict:
-    model, flags = platform.processor() or platform.machine(), set()
+    model, flags, cores, phys = platform.processor() or platform.machine(), set(), set(), None
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -139,12 +139,17 @@ def _cpu_info() -> dict:
                     model = value.strip()
                 elif key == "flags" and not flags:
                     flags = set(value.split())
+                elif key == "physical id":
+                    phys = value.strip()
+                elif key == "core id":
+                    cores.add((phys, value.strip()))
     except OSError:
         pass
     wanted = ("avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile",
               "avx2", "fma", "f16c")
     return {"model": model, "flags": {f: (f in flags) for f in wanted} if flags else "unknown",
-            "logical_cpus": os.cpu_count(), "usable_cpus": default_threads()}
+            "physical_cores": len(cores) or None, "logical_cpus": os.cpu_count(),
+            "usable_cpus": default_threads()}
 
 
 def _git() -> dict:
@@ -419,7 +424,8 @@ class Bench:
             f"# {self.name} benchmark{' (QUICK smoke run: tiny sizes, not a measurement)' if r['quick'] else ''}",
             "",
             f"- date: {r['date']}, host: {r['hostname']}",
-            f"- CPU: {cpu['model']}; {cpu['usable_cpus']} usable of {cpu['logical_cpus']} logical CPUs; "
+            f"- CPU: {cpu['model']}; {cpu['usable_cpus']} usable of {cpu['logical_cpus']} logical CPUs "
+            f"({cpu.get('physical_cores')} physical cores); "
             f"flags: {flag_text}",
             f"- threads (every library): {r['threads']['threads']}; load average at start "
             f"{r['loadavg_start']}, at end {r.get('loadavg_end')}",
