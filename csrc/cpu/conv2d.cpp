@@ -4,9 +4,10 @@
 // im2col matrix of x is (n*out_h*out_w, kh*kw*c), one row per output pixel:
 //   forward          y (pixels, k)        = im2col(x) @ w          + epilogue
 //   backward data    dx                   = col2im(dy @ w^T)       (or a flipped conv)
-//   backward filter  dw (kh*kw*c, k)      = im2col(x)^T @ dy
-// The im2col matrix is never stored: the GEMM driver's A packer gathers its
-// rows (or columns) from x straight into the packed micro-panels.
+//   backward filter  dw^T (k, kh*kw*c)    = dy^T @ im2col(x)   (or im2col(x)^T @ dy)
+// The im2col matrix is never stored: the GEMM driver's A (forward) or B
+// (backward filter) packer gathers its rows from x straight into the packed
+// micro-panels.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -132,6 +133,45 @@ struct Im2colTransposedPackA {
           }
         }
         for (int64_t r = mr; r < kMR; ++r) dd[r] = 0.0f;
+      }
+    }
+  }
+};
+
+// op(B) = im2col(x) as the B operand: rows = output pixels starting at pix0,
+// cols = taps (ky, kx, ci). Each packed row is a few contiguous channel runs.
+struct Im2colPackB {
+  const Conv2dDesc* d;
+  const float* x;  // (n, h, w, c)
+  int64_t pix0;
+  void operator()(int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) const {
+    const int64_t c = d->c, ohw = d->out_h * d->out_w;
+    const float* img[gemm::kKC];  // per pixel of this k block: its image
+    int64_t iy0[gemm::kKC], ix0[gemm::kKC];
+    for (int64_t p = 0; p < kc; ++p) {
+      const int64_t pix = pix0 + p0 + p;
+      const int64_t b = pix / ohw, oy = (pix % ohw) / d->out_w, ox = pix % d->out_w;
+      img[p] = x + b * d->h * d->w * c;
+      iy0[p] = oy * d->stride_h - d->pad_top;
+      ix0[p] = ox * d->stride_w - d->pad_left;
+    }
+    for (int64_t jr = 0; jr < nc; jr += gemm::kNR, dst += kc * gemm::kNR) {
+      const int64_t nr = std::min<int64_t>(gemm::kNR, nc - jr);
+      for (int64_t p = 0; p < kc; ++p) {
+        float* dd = dst + p * gemm::kNR;
+        int64_t tap = (j0 + jr) / c, ci = (j0 + jr) % c;
+        for (int64_t j = 0; j < nr; ++tap, ci = 0) {
+          const int64_t iy = iy0[p] + tap / d->kw, ix = ix0[p] + tap % d->kw;
+          const int64_t run = std::min(c - ci, nr - j);
+          if (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w) {
+            std::memcpy(dd + j, img[p] + (iy * d->w + ix) * c + ci,
+                        sizeof(float) * static_cast<size_t>(run));
+          } else {
+            std::memset(dd + j, 0, sizeof(float) * static_cast<size_t>(run));
+          }
+          j += run;
+        }
+        for (int64_t j = nr; j < gemm::kNR; ++j) dd[j] = 0.0f;
       }
     }
   }
@@ -321,9 +361,12 @@ void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, 
 }
 
 // x (n, h, w, c), dy (n, out_h, out_w, k) -> dw (kh, kw, c, k)
-// The pixel (reduction) axis is split into one contiguous range per thread;
-// the per-thread partial dw are then added in thread order, so the result is
-// bit-identical for a given thread count.
+// Computed transposed, dw^T (k, taps) = dy^T @ im2col(x), so that the large
+// im2col operand is packed as B (contiguous channel runs) and dy is read in
+// place as A; with fewer taps than two B tiles (first layers) B would be
+// mostly padding, so then dw = im2col(x)^T @ dy directly. The pixel (reduction) axis is split into one contiguous range
+// per thread; the per-thread partials are added in thread order while
+// transposing into dw, so the result is bit-identical for a given thread count.
 void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
   const int64_t pixels = d.n * d.out_h * d.out_w, taps = d.kh * d.kw * d.c, k = d.k;
   const int64_t size = taps * k;
@@ -331,9 +374,10 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
     gemm::sgemm_parallel(true, false, d.c, k, pixels, 1.0f, x, d.c, dy, k, 0.0f, dw, k, nullptr);
     return;
   }
+  const bool transposed = taps >= 2 * gemm::kNR;
   int parts = max_threads();
   if (pixels < 256 * static_cast<int64_t>(parts)) parts = 1;
-  std::vector<float> partial(static_cast<size_t>(parts > 1 ? (parts - 1) * size : 0));
+  std::vector<float> partial(static_cast<size_t>(parts * size));  // parts x dw or dw^T
 #ifdef _OPENMP
 #pragma omp parallel num_threads(parts) if (parts > 1)
 #endif
@@ -345,18 +389,28 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
 #endif
     for (int t = first; t < parts; t += step) {
       const int64_t q0 = pixels * t / parts, q1 = pixels * (t + 1) / parts;
-      float* out = t == 0 ? dw : partial.data() + (t - 1) * size;
-      gemm::gemm_blocked(taps, k, q1 - q0, 1.0f, Im2colTransposedPackA{&d, x, q0},
-                         gemm::StridedPackB{dy + q0 * k, k, 1}, 0.0f, out, k, nullptr);
+      float* out = partial.data() + t * size;
+      if (transposed) {
+        // op(A)[kk, q] = dy[q0 + q, kk]: columns contiguous, read in place
+        const gemm::StridedPackA pack_dy{dy + q0 * k, 1, k, k % 512 != 0};
+        gemm::gemm_blocked(k, taps, q1 - q0, 1.0f, pack_dy, Im2colPackB{&d, x, q0}, 0.0f, out,
+                           taps, nullptr);
+      } else {
+        gemm::gemm_blocked(taps, k, q1 - q0, 1.0f, Im2colTransposedPackA{&d, x, q0},
+                           gemm::StridedPackB{dy + q0 * k, k, 1}, 0.0f, out, k, nullptr);
+      }
     }
 #ifdef _OPENMP
 #pragma omp barrier
 #pragma omp for schedule(static)
 #endif
-    for (int64_t e = 0; e < size; ++e) {
-      float s = dw[e];
-      for (int p = 1; p < parts; ++p) s += partial[(p - 1) * size + e];
-      dw[e] = s;
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const int64_t e = transposed ? kk * taps + tap : tap * k + kk;
+        float s = partial[e];
+        for (int p = 1; p < parts; ++p) s += partial[p * size + e];
+        dw[tap * k + kk] = s;
+      }
     }
   }
 }
