@@ -1,0 +1,341 @@
+"""Train a textbook network with its recipe and record the test result (cudnn_lite or PyTorch).
+
+    python benchmarks/reproduce.py blobs_mlp --seed 0                    # cudnn_lite, book recipe
+    python benchmarks/reproduce.py blobs_mlp --seed 0 --framework torch  # the same in PyTorch
+    python benchmarks/reproduce.py mnist_cnn --epochs 2
+    python benchmarks/reproduce.py cifar10_cnn --epochs 1 --max-train 2000   # a timing probe
+    python benchmarks/reproduce.py xor_mlp --quick --out /tmp/r          # smoke run
+
+Both frameworks get the same data arrays (cudnn_lite.zoo.load_dataset: the
+book's split and preprocessing), the same batch order (a permutation per epoch
+from one NumPy generator seeded with --seed, drawn identically in both), the
+same augmentation stream (cudnn_lite.preprocessing.ImageDataGenerator.flow with
+the same seed), and the recipe's optimizer, loss, batch size and epochs. The
+best-validation-loss weights (cudnn_lite: ModelCheckpoint(save_best_only=True);
+torch: an in-memory copy on the same rule) are evaluated on the test split.
+
+Writes to --out (default benchmarks/results/reproduce/):
+  <model>-<framework>-seed<S>[-e<epochs>][-n<max_train>][-quick].json   the record
+  <same stem>.png                                                      learning curves
+Epoch time = training steps + the validation pass (checkpoint writing excluded),
+the same span in both frameworks.
+
+Run from the repo root as `python benchmarks/reproduce.py` (so the INSTALLED
+cudnn_lite is imported, not the source folder).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+
+DEFAULT_OUT = os.path.join(HERE, "results", "reproduce")
+QUICK_TRAIN, QUICK_EVAL = 256, 256
+
+
+def default_data_dir():
+    env = os.environ.get("CUDNN_LITE_DATA")
+    if env:
+        return env
+    shared = os.path.join(os.path.dirname(harness.REPO_ROOT), "shared", "datasets")
+    return shared if os.path.isdir(shared) else None
+
+
+# ------------------------------------------------------------------ data order
+
+class EpochBatches:
+    """A Keras Sequence over (x, y): batch i of the current epoch's permutation.
+
+    The permutation comes from ``np.random.default_rng([seed, 7])`` (drawn at
+    construction and at every ``on_epoch_end``), so both frameworks see the same
+    batches in the same order.
+    """
+
+    def __init__(self, x, y, batch_size, seed):
+        self.x, self.y, self.batch_size = x, y, int(batch_size)
+        self._rng = np.random.default_rng([int(seed), 7])
+        self.order = self._rng.permutation(len(x))
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, i):
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        return self.x[idx], self.y[idx]
+
+    def on_epoch_end(self):
+        self.order = self._rng.permutation(len(self.x))
+
+
+def training_batches(recipe, x, y, batch_size, seed):
+    """(Sequence, steps per epoch): the recipe's augmentation flow, or plain shuffled batches."""
+    if recipe.augmentation:
+        from cudnn_lite.preprocessing.image import ImageDataGenerator
+        datagen = ImageDataGenerator(**recipe.augmentation)
+        datagen.fit(x)
+        flow = datagen.flow(x, y, batch_size=batch_size, seed=seed)
+        return flow, max(1, len(x) // batch_size)   # the book's steps_per_epoch
+    seq = EpochBatches(x, y, batch_size, seed)
+    return seq, len(seq)
+
+
+# ------------------------------------------------------------------ frameworks
+
+def _timer_callback():
+    from cudnn_lite.callbacks import Callback
+
+    class SplitTimer(Callback):
+        """Per epoch: seconds of the training steps and of the validation pass."""
+
+        def __init__(self):
+            super().__init__()
+            self.train, self.val = [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t0 = self._t1 = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self._t1 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            t2 = time.perf_counter()
+            self.train.append(self._t1 - self._t0)
+            self.val.append(t2 - self._t1)
+
+    return SplitTimer()
+
+
+def run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose):
+    from cudnn_lite import backend, zoo
+    from cudnn_lite.callbacks import ModelCheckpoint
+    (x, y), (xv, yv), (xt, yt) = data
+    backend.set_device(args.device)
+    backend.set_random_seed(args.seed)
+    model = zoo.build(key)
+    seq, steps = training_batches(recipe, x, y, batch_size, args.seed)
+    tmp = tempfile.mkdtemp(prefix="reproduce-ckpt-")
+    try:
+        ckpt = ModelCheckpoint(os.path.join(tmp, f"{key}.best.weights.npz"), monitor="val_loss",
+                               verbose=0, save_best_only=True, save_weights_only=True)
+        timer = _timer_callback()
+        start = time.perf_counter()
+        history = model.fit(seq, steps_per_epoch=steps, epochs=epochs, verbose=verbose,
+                            validation_data=(xv, yv), validation_batch_size=batch_size,
+                            callbacks=[timer, ckpt], shuffle=False)
+        total = time.perf_counter() - start
+        best_epoch = None
+        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        if ckpt.last_saved is not None:
+            model.load_weights(ckpt.last_saved)
+            best_epoch = int(np.argmin(hist["val_loss"])) + 1
+        score = model.evaluate(xt, yt, batch_size=max(batch_size, 128), verbose=0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    score = [float(s) for s in np.ravel(score)]
+    return {"history": hist, "train_seconds": timer.train, "val_seconds": timer.val,
+            "total_seconds": total, "test_loss": score[0],
+            "test_accuracy": score[1] if len(score) > 1 else float("nan"),
+            "best_epoch": best_epoch, "optimizer": zoo.RECIPES[key].optimizer_text,
+            "params": model.count_params(), "framework_version": _version("cudnn_lite")}
+
+
+def run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch):
+    import torch_recipes
+    (x, y), (xv, yv), (xt, yt) = data
+    net = torch_recipes.build(key, torch, seed=args.seed, device=args.device)
+    seq, steps = training_batches(recipe, x, y, batch_size, args.seed)
+    hist = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    train_s, val_s = [], []
+    best, best_state, best_epoch = math.inf, None, None
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        total = torch.zeros((), dtype=torch.float64)
+        correct = torch.zeros((), dtype=torch.float64)
+        seen = 0
+        for i in range(steps):
+            xb, yb = seq[i]
+            loss_sum, n_correct = net.train_batch(xb, yb)
+            total += loss_sum.double().cpu() if args.device != "cpu" else loss_sum.double()
+            correct += n_correct.double().cpu() if args.device != "cpu" else n_correct.double()
+            seen += len(xb)
+        seq.on_epoch_end()
+        if args.device != "cpu":
+            torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        val_loss, val_acc = net.evaluate(xv, yv, batch_size)
+        t2 = time.perf_counter()
+        train_s.append(t1 - t0)
+        val_s.append(t2 - t1)
+        hist["loss"].append(float(total) / seen)
+        hist["accuracy"].append(float(correct) / seen)
+        hist["val_loss"].append(val_loss)
+        hist["val_accuracy"].append(val_acc)
+        if val_loss < best:  # ModelCheckpoint(save_best_only=True, monitor='val_loss')
+            best, best_state, best_epoch = val_loss, torch_recipes.state_copy(net), epoch + 1
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs}: {steps} steps - {t2 - t0:.1f}s - loss: "
+                  f"{hist['loss'][-1]:.4f} - accuracy: {hist['accuracy'][-1]:.4f} - val_loss: "
+                  f"{val_loss:.4f} - val_accuracy: {val_acc:.4f}", flush=True)
+    total_s = time.perf_counter() - start
+    if best_state is not None:
+        net.module.load_state_dict(best_state)
+    test_loss, test_acc = net.evaluate(xt, yt, max(batch_size, 128))
+    return {"history": hist, "train_seconds": train_s, "val_seconds": val_s,
+            "total_seconds": total_s, "test_loss": test_loss, "test_accuracy": test_acc,
+            "best_epoch": best_epoch, "optimizer": net.optimizer_text, "params": net.params,
+            "framework_version": torch.__version__}
+
+
+def _version(pkg):
+    try:
+        return getattr(__import__(pkg), "__version__", "?")
+    except Exception:
+        return None
+
+
+# ------------------------------------------------------------------ record
+
+def record_stem(key, framework, seed, epochs, recipe_epochs, max_train, quick):
+    stem = f"{key}-{framework}-seed{seed}"
+    if epochs != recipe_epochs or quick:
+        stem += f"-e{epochs}"
+    if max_train is not None:
+        stem += f"-n{max_train}"
+    if quick:
+        stem += "-quick"
+    return stem
+
+
+def _command(argv):
+    return "python benchmarks/reproduce.py " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _subset(pair, n):
+    return pair if n is None else (pair[0][:n], pair[1][:n])
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("model", help="zoo name: perceptron, xor_mlp, blobs_mlp, mnist_mlp, mnist_cnn, "
+                                 "mnist_cnn_dropout, cifar10_cnn, cifar10_improved")
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--framework", choices=["cudnn_lite", "torch"], default="cudnn_lite")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None,
+                   help="data folder (default: $CUDNN_LITE_DATA, else ../shared/datasets, "
+                        "else the loaders' cache)")
+    p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--max-train", type=int, default=None,
+                   help="use only the first N training samples (validation and test stay whole)")
+    p.add_argument("--threads", type=int, default=None, help="default: the usable CPUs")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: 1 epoch, {QUICK_TRAIN} training and {QUICK_EVAL} "
+                        "validation/test samples (not a measurement)")
+    p.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
+    args = p.parse_args(argv)
+
+    harness.import_cudnn_lite()
+    from cudnn_lite import zoo
+    key = zoo.canonical(args.model)
+    recipe = zoo.RECIPES[key]
+    torch = None
+    if args.framework == "torch":
+        torch = harness.import_torch()
+        if torch is None:
+            raise SystemExit("--framework torch: PyTorch is not installed")
+    threads = args.threads or harness.default_threads()
+    threads_done = harness.pin_threads(threads, torch)
+    machine = harness.machine_record(threads_done, torch)
+
+    epochs = 1 if args.quick and args.epochs is None else (args.epochs or recipe.epochs)
+    max_train = args.max_train if args.max_train is not None else (QUICK_TRAIN if args.quick else None)
+    batch_size = recipe.batch_size
+    data_dir = args.data if args.data is not None else default_data_dir()
+    t_load = time.perf_counter()
+    train, valid, test = zoo.load_dataset(key, data_dir)
+    load_seconds = time.perf_counter() - t_load
+    train = _subset(train, max_train)
+    if args.quick:
+        valid, test = _subset(valid, QUICK_EVAL), _subset(test, QUICK_EVAL)
+    sizes = {"train": int(len(train[0])), "validation": int(len(valid[0])),
+             "test": int(len(test[0])), "max_train": max_train}
+    verbose = args.verbose
+    if verbose:
+        print(f"{key} [{args.framework}, {args.device}, seed {args.seed}]: {recipe.description}; "
+              f"train {sizes['train']}, validation {sizes['validation']} ({recipe.validation}), "
+              f"test {sizes['test']}; batch {batch_size}, epochs {epochs}", flush=True)
+    data = (train, valid, test)
+    if args.framework == "torch":
+        res = run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch)
+    else:
+        res = run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose)
+
+    epoch_s = [a + b for a, b in zip(res["train_seconds"], res["val_seconds"])]
+    rec = {
+        "model": key, "framework": args.framework,
+        "framework_version": res["framework_version"],
+        "test_accuracy": res["test_accuracy"], "test_loss": res["test_loss"],
+        "best_epoch": res["best_epoch"], "epochs": len(epoch_s), "recipe_epochs": recipe.epochs,
+        "full_recipe": len(epoch_s) == recipe.epochs and max_train is None and not args.quick,
+        "batch_size": batch_size, "optimizer": res["optimizer"], "loss": recipe.loss,
+        "params": res["params"], "seed": args.seed, "device": args.device,
+        "quick": bool(args.quick), "data": sizes, "data_dir": data_dir,
+        "load_seconds": load_seconds,
+        "seconds_per_epoch": statistics.median(epoch_s),
+        "seconds_per_epoch_mean": statistics.fmean(epoch_s),
+        "epoch_seconds": epoch_s, "train_seconds": res["train_seconds"],
+        "validation_seconds": res["val_seconds"], "total_seconds": res["total_seconds"],
+        "final": {k: v[-1] for k, v in res["history"].items()},
+        "history": res["history"],
+        "command": _command(argv),
+        "date": machine["date"], "commit": machine["git"]["commit"],
+        "dirty_tree": machine["git"]["dirty"],
+        "machine": {"hostname": machine["hostname"], "platform": machine["platform"],
+                    "cpu": machine["cpu"], "loadavg_start": machine["loadavg_start"],
+                    "loadavg_end": harness._loadavg(), "versions": machine["versions"],
+                    "env": machine["env"], "torch_config": machine.get("torch_config"),
+                    "cudnn_lite_build_info": machine.get("cudnn_lite_build_info")},
+        "threads": threads_done,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    stem = record_stem(key, args.framework, args.seed, len(epoch_s), recipe.epochs, max_train,
+                       args.quick)
+    png = os.path.join(args.out, stem + ".png")
+    try:
+        from cudnn_lite.plotting import plot_history
+        plot_history(res["history"], png, title=f"{key} ({args.framework}, seed {args.seed})")
+        rec["plot"] = os.path.basename(png)
+    except ImportError as exc:
+        rec["plot"] = None
+        print(f"note: no learning-curve PNG ({exc})")
+    path = os.path.join(args.out, stem + ".json")
+    harness.atomic_write(path, json.dumps(rec, indent=1, default=harness._json_default) + "\n")
+    print(f"test accuracy: {rec['test_accuracy']:.4f}  test loss: {rec['test_loss']:.4f}  "
+          f"(best epoch {rec['best_epoch']}); {rec['seconds_per_epoch']:.3f} s/epoch "
+          f"(median of {len(epoch_s)})")
+    print(f"record: {path}")
+    return rec
+
+
+if __name__ == "__main__":
+    main()
