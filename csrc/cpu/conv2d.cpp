@@ -56,8 +56,12 @@ struct Im2colPackA {
   const float* x;  // (n, h, w, c)
   int64_t pix0;
   bool direct(int64_t, int64_t, const float**, int64_t*) const { return false; }
+  // Per micro-panel: gather its kMR im2col rows into a row-major scratch tile
+  // with contiguous channel-run copies, then transpose the tile into the
+  // panel with the plain-matrix packer.
   void operator()(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
     const int64_t c = d->c, ohw = d->out_h * d->out_w;
+    alignas(64) float rows[kMR * gemm::kKC];  // (mr, kc)
     for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
       const int64_t mr = std::min<int64_t>(kMR, mc - ir);
       for (int64_t r = 0; r < mr; ++r) {
@@ -65,22 +69,21 @@ struct Im2colPackA {
         const int64_t b = pix / ohw, oy = (pix % ohw) / d->out_w, ox = pix % d->out_w;
         const int64_t iy0 = oy * d->stride_h - d->pad_top, ix0 = ox * d->stride_w - d->pad_left;
         const float* xb = x + b * d->h * d->w * c;
+        float* row = rows + r * kc;
         int64_t tap = p0 / c, ci = p0 % c;  // tap = ky * kw + kx
         for (int64_t p = 0; p < kc; ++tap, ci = 0) {
           const int64_t iy = iy0 + tap / d->kw, ix = ix0 + tap % d->kw;
           const int64_t run = std::min(c - ci, kc - p);
-          float* dd = dst + p * kMR + r;
           if (iy >= 0 && iy < d->h && ix >= 0 && ix < d->w) {
-            const float* s = xb + (iy * d->w + ix) * c + ci;
-            for (int64_t q = 0; q < run; ++q) dd[q * kMR] = s[q];
+            std::memcpy(row + p, xb + (iy * d->w + ix) * c + ci,
+                        sizeof(float) * static_cast<size_t>(run));
           } else {
-            for (int64_t q = 0; q < run; ++q) dd[q * kMR] = 0.0f;
+            std::memset(row + p, 0, sizeof(float) * static_cast<size_t>(run));
           }
           p += run;
         }
       }
-      for (int64_t r = mr; r < kMR; ++r)
-        for (int64_t p = 0; p < kc; ++p) dst[p * kMR + r] = 0.0f;
+      gemm::StridedPackA{rows, kc, 1}(0, mr, 0, kc, dst);
     }
   }
 };
