@@ -274,11 +274,12 @@ def main(argv=None):
     t_load = time.perf_counter()
     train, valid, test = zoo.load_dataset(key, data_dir)
     load_seconds = time.perf_counter() - t_load
+    full_train = int(len(train[0]))
     train = _subset(train, max_train)
     if args.quick:
         valid, test = _subset(valid, QUICK_EVAL), _subset(test, QUICK_EVAL)
     sizes = {"train": int(len(train[0])), "validation": int(len(valid[0])),
-             "test": int(len(test[0])), "max_train": max_train}
+             "test": int(len(test[0])), "max_train": max_train, "full_train": full_train}
     verbose = args.verbose
     if verbose:
         print(f"{key} [{args.framework}, {args.device}, seed {args.seed}]: {recipe.description}; "
