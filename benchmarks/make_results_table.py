@@ -1,0 +1,299 @@
+"""Regenerate benchmarks/RESULTS.md from the records benchmarks/reproduce.py wrote.
+
+    python benchmarks/make_results_table.py                 # results/reproduce/*.json -> RESULTS.md
+    python benchmarks/make_results_table.py --records DIR --out FILE
+
+One row per textbook network: the book's figure, cudnn_lite's and PyTorch's
+test accuracy (mean ± sample standard deviation over seeds when there are
+several), epochs, median seconds per epoch for each, device, and the commands
+that produced the numbers. Networks without a full-data record get a "not run"
+row: with the extrapolated time per epoch when a subset timing probe
+(--max-train) exists, else the reason below. Every number comes from a record;
+nothing is typed in by hand (the book's figures are quoted from
+shared/textbook/LISTINGS.md).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_RECORDS = os.path.join(HERE, "results", "reproduce")
+DEFAULT_OUT = os.path.join(HERE, "RESULTS.md")
+FRAMEWORKS = ("cudnn_lite", "torch")
+
+NETWORKS = ["perceptron", "xor_mlp", "blobs_mlp", "mnist_mlp", "mnist_cnn", "mnist_cnn_dropout",
+            "cifar10_cnn", "cifar10_improved"]
+
+# what the textbook reports (shared/textbook/LISTINGS.md)
+BOOK = {
+    "perceptron": "cannot learn XOR (concept, no listing)",
+    "xor_mlp": "an MLP learns XOR (concept, no listing)",
+    "blobs_mlp": "train 0.835 / test 0.845",
+    "mnist_mlp": "params only (669,706); ~0.98 when well trained",
+    "mnist_cnn": "params only (220,234); ~0.99 when well trained",
+    "mnist_cnn_dropout": "params only (220,234); ~0.99 when well trained",
+    "cifar10_cnn": "0.6801 (100 epochs)",
+    "cifar10_improved": "0.9026 (125 epochs)",
+}
+
+# why a network has no record at all (shown only when that is the case)
+NOT_RUN_REASON = {
+    "mnist_cnn_dropout": "not run in this session (2-core CPU shared with other engineers; the "
+                         "session ran mnist_mlp and mnist_cnn only); costs about what mnist_cnn "
+                         "costs per epoch",
+    "cifar10_cnn": "not run: 100 epochs of 45,000 images is too long for this 2-core CPU",
+    "cifar10_improved": "not run: 125 epochs with augmentation is GPU work (book: ~3 h on a "
+                        "Colab GPU); this session was CPU-only and probed cifar10_cnn's cost only",
+}
+
+
+def load_records(folder):
+    records = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        try:
+            with open(path) as f:
+                rec = json.load(f)
+        except (OSError, ValueError) as exc:
+            print(f"skipping {path}: {exc}", file=sys.stderr)
+            continue
+        if isinstance(rec, dict) and "model" in rec and "framework" in rec:
+            rec["_file"] = os.path.basename(path)
+            records.append(rec)
+    return records
+
+
+# ------------------------------------------------------------------ formatting
+
+def fmt_seconds(s):
+    if s is None:
+        return "-"
+    if s >= 100:
+        return f"{s:.0f} s"
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.0f} us"
+
+
+def fmt_acc(values):
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f} (n={len(values)})"
+
+
+def _mean(values):
+    return statistics.fmean(values) if values else None
+
+
+# ------------------------------------------------------------------ selection
+
+def select(records, model):
+    """('measured', {framework: [records]}) or ('probe', {framework: [records]}) or ('none', {})."""
+    mine = [r for r in records if r["model"] == model and not r.get("quick")]
+    full = [r for r in mine if (r.get("data") or {}).get("max_train") is None]
+    if full:
+        by_epochs = defaultdict(lambda: defaultdict(list))
+        for r in full:
+            by_epochs[r["epochs"]][r["framework"]].append(r)
+        # most epochs among the configurations both frameworks ran; else most epochs
+        both = [e for e, fw in by_epochs.items() if all(f in fw for f in FRAMEWORKS)]
+        epochs = max(both) if both else max(by_epochs)
+        return "measured", {fw: sorted(rs, key=lambda r: r["seed"])
+                            for fw, rs in by_epochs[epochs].items()}
+    probes = defaultdict(list)
+    for r in mine:
+        probes[r["framework"]].append(r)
+    if probes:
+        return "probe", dict(probes)
+    return "none", {}
+
+
+def _device(recs):
+    devices = sorted({f"{r['device']} ({r.get('threads', {}).get('threads', '?')} threads)"
+                      for r in recs})
+    return ", ".join(devices)
+
+
+def probe_estimate(r):
+    """Extrapolated seconds for one full epoch from a --max-train subset record."""
+    data = r.get("data") or {}
+    n, full = data.get("train"), data.get("full_train")
+    train_s = statistics.median(r["train_seconds"])
+    val_s = statistics.median(r["validation_seconds"])
+    if not n or not full:
+        return None, train_s, val_s
+    return train_s * full / n + val_s, train_s, val_s
+
+
+# ------------------------------------------------------------------ the table
+
+def build_markdown(records, records_dir="benchmarks/results/reproduce"):
+    headers = ["Network", "Book", "cudnn_lite test acc", "PyTorch test acc", "Δ (pp)", "Epochs",
+               "s/epoch cudnn_lite", "s/epoch PyTorch", "time ours/PyTorch", "Device"]
+    rows, notes, commands = [], [], []
+    for model in NETWORKS:
+        kind, sel = select(records, model)
+        if kind == "measured":
+            accs = {fw: [r["test_accuracy"] for r in sel.get(fw, [])] for fw in FRAMEWORKS}
+            secs = {fw: _mean([r["seconds_per_epoch"] for r in sel.get(fw, [])])
+                    for fw in FRAMEWORKS}
+            all_recs = [r for fw in FRAMEWORKS for r in sel.get(fw, [])]
+            epochs = all_recs[0]["epochs"]
+            recipe_epochs = all_recs[0].get("recipe_epochs")
+            epoch_text = f"{epochs}" if epochs == recipe_epochs else \
+                f"{epochs} (recipe: {recipe_epochs})"
+            delta = "-"
+            if accs["cudnn_lite"] and accs["torch"]:
+                delta = f"{100 * (_mean(accs['cudnn_lite']) - _mean(accs['torch'])):+.2f}"
+            ratio = "-"
+            if secs["cudnn_lite"] and secs["torch"]:
+                ratio = f"{secs['cudnn_lite'] / secs['torch']:.2f}"
+            rows.append([model, BOOK[model], fmt_acc(accs["cudnn_lite"]), fmt_acc(accs["torch"]),
+                         delta, epoch_text, fmt_seconds(secs["cudnn_lite"]),
+                         fmt_seconds(secs["torch"]), ratio, _device(all_recs)])
+            for fw in FRAMEWORKS:
+                if not sel.get(fw):
+                    notes.append(f"{model}: no {fw} record for this configuration.")
+            if model == "blobs_mlp":
+                finals = {fw: [r["final"].get("val_accuracy") for r in sel.get(fw, [])]
+                          for fw in FRAMEWORKS}
+                trains = {fw: [r["final"].get("accuracy") for r in sel.get(fw, [])]
+                          for fw in FRAMEWORKS}
+                notes.append(
+                    "blobs_mlp: the book prints the FINAL model's accuracies; the table shows the "
+                    "best-val_loss checkpoint on the test split (validation = test, as in the "
+                    "book). Final-epoch test accuracy: cudnn_lite "
+                    f"{fmt_acc([v for v in finals['cudnn_lite'] if v is not None])}, PyTorch "
+                    f"{fmt_acc([v for v in finals['torch'] if v is not None])}; final-epoch "
+                    "training accuracy (running mean over the epoch's batches): cudnn_lite "
+                    f"{fmt_acc([v for v in trains['cudnn_lite'] if v is not None])}, PyTorch "
+                    f"{fmt_acc([v for v in trains['torch'] if v is not None])}.")
+            best = {fw: sorted({r.get('best_epoch') for r in sel.get(fw, [])} - {None})
+                    for fw in FRAMEWORKS}
+            notes.append(f"{model}: best-validation epoch(s): cudnn_lite {best['cudnn_lite']}, "
+                         f"PyTorch {best['torch']}; data: "
+                         f"{_sizes(all_recs[0])}.")
+            commands.append((model, [r["command"] for r in all_recs]))
+        elif kind == "probe":
+            parts = []
+            probe_recs = [r for fw in FRAMEWORKS for r in sel.get(fw, [])]
+            for fw in FRAMEWORKS:
+                for r in sel.get(fw, []):
+                    est, train_s, val_s = probe_estimate(r)
+                    data = r["data"]
+                    label = "cudnn_lite" if fw == "cudnn_lite" else "PyTorch"
+                    if est is None:
+                        parts.append(f"{label}: measured {train_s:.1f} s train on "
+                                     f"{data.get('train')} images + {val_s:.1f} s validation")
+                        continue
+                    total_h = est * (r.get("recipe_epochs") or 1) / 3600
+                    parts.append(
+                        f"{label}: ≈{est / 60:.1f} min/epoch EXTRAPOLATED (measured 1 epoch on "
+                        f"{data['train']:,} of {data['full_train']:,} training images: "
+                        f"{train_s:.1f} s train + {val_s:.1f} s validation on "
+                        f"{data['validation']:,}; scaled linearly), so "
+                        f"{r.get('recipe_epochs')} epochs ≈ {total_h:.1f} h")
+            ests = {fw: [probe_estimate(r)[0] for r in sel.get(fw, [])] for fw in FRAMEWORKS}
+            rows.append([model, BOOK[model], "not run", "not run", "-",
+                         f"0 (recipe: {probe_recs[0].get('recipe_epochs')})",
+                         _est_cell(ests["cudnn_lite"]), _est_cell(ests["torch"]),
+                         _ratio(ests), _device(probe_recs)])
+            notes.append(f"{model}: not run: needs the time below per epoch on this CPU. "
+                         + "; ".join(parts) + ". The subset's test accuracies are not results "
+                         "and are not shown.")
+            commands.append((model, [r["command"] for r in probe_recs]))
+        else:
+            rows.append([model, BOOK[model], "not run", "not run", "-", "-", "-", "-", "-", "-"])
+            notes.append(f"{model}: {NOT_RUN_REASON.get(model, 'not run: no record')}.")
+    return _document(headers, rows, notes, commands, records, records_dir)
+
+
+def _est_cell(values):
+    values = [v for v in values if v is not None]
+    return f"≈{fmt_seconds(_mean(values))} (extrapolated)" if values else "-"
+
+
+def _ratio(ests):
+    a = [v for v in ests.get("cudnn_lite", []) if v is not None]
+    b = [v for v in ests.get("torch", []) if v is not None]
+    return f"{_mean(a) / _mean(b):.2f} (extrapolated)" if a and b else "-"
+
+
+def _sizes(r):
+    d = r.get("data") or {}
+    return f"train {d.get('train')}, validation {d.get('validation')}, test {d.get('test')}"
+
+
+def _document(headers, rows, notes, commands, records, records_dir):
+    used = [r for r in records if not r.get("quick")]
+    lines = ["# Textbook results: cudnn_lite vs PyTorch, same data, same recipe", "",
+             "Generated by `python benchmarks/make_results_table.py` from the records in "
+             f"`{records_dir}/` (written by `benchmarks/reproduce.py`). Do not edit by hand: "
+             "rerun the commands below and regenerate.", ""]
+    if used:
+        dates = sorted(r["date"] for r in used if r.get("date"))
+        commits = sorted({(r.get("commit") or "?")[:10] for r in used})
+        cpus = sorted({(r.get("machine") or {}).get("cpu", {}).get("model", "?") for r in used})
+        loads = [x for r in used for x in ((r.get("machine") or {}).get("loadavg_start") or [])[:1]]
+        lines += [
+            f"- records: {len(used)} (dates {dates[0]} .. {dates[-1]}); commits: {', '.join(commits)}",
+            f"- machine: {'; '.join(cpus)}",
+            (f"- 1-minute load average when the runs started: {min(loads):.1f} .. {max(loads):.1f} "
+             "(the machine was shared: times are noisy)" if loads else "- load average: unknown"),
+        ]
+    lines += [
+        "- test acc: the best-validation-loss checkpoint (ModelCheckpoint(save_best_only=True)) "
+        "evaluated on the test split; with several seeds: mean ± sample standard deviation (n "
+        "seeds). Δ: cudnn_lite minus PyTorch, percentage points.",
+        "- s/epoch: median over the run's epochs of (training steps + validation pass), averaged "
+        "over seeds; same span in both frameworks, same threads.",
+        "- PyTorch: benchmarks/torch_recipes.py (same architecture, glorot_uniform/zero init, "
+        "Keras 3 Adam/RMSprop rules, Keras's clipped losses, same batches in the same order); "
+        "different initial weights and dropout masks for the same seed.",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+    ]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    lines += ["", "## Commands", "",
+              "Run from the repository root (the CIFAR-10 cache is made once with "
+              "`python ../shared/datasets/cifar10/prepare_cifar10.py ~/.cudnn_lite/datasets/cifar10`), "
+              "then `python benchmarks/make_results_table.py`.", ""]
+    for model, cmds in commands:
+        lines.append(f"{model}:")
+        lines.append("```")
+        lines += cmds
+        lines.append("```")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--records", default=DEFAULT_RECORDS)
+    p.add_argument("--out", default=DEFAULT_OUT)
+    args = p.parse_args(argv)
+    records = load_records(args.records)
+    rel = os.path.relpath(os.path.abspath(args.records), os.path.dirname(HERE))
+    text = build_markdown(records, rel)
+    folder = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(folder, exist_ok=True)
+    tmp = args.out + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, args.out)
+    print(f"{args.out}: {len(records)} records")
+    return text
+
+
+if __name__ == "__main__":
+    main()
