@@ -118,6 +118,15 @@ def _host_float32(a, name):
         raise ValueError(f"{name}: expected an array of numbers, got {type(a).__name__}") from None
 
 
+def _check_finite(a, name):
+    """ValueError naming ``name`` if a host array holds NaN or Inf (checked once per fit/evaluate)."""
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size and not np.isfinite(a).all():
+        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name}: holds {bad} NaN or infinite value(s); clean the data (e.g. numpy.nan_to_num) "
+                         "before training")
+    return a
+
+
 def _gather(xp, a, idx, out):
     """out[:] = a[idx] along axis 0 without allocating."""
     if xp is np:
@@ -139,6 +148,7 @@ class Sequential:
         self.loss = None
         self.stop_training = False
         self.history = None
+        self.epoch = 0  # epochs completed by fit (saved by save(); fit(initial_epoch=model.epoch) resumes)
         self._build_input_shape = None
         self._compiled_metrics = []  # (display name, fn)
         self._metric_specs = []
@@ -483,12 +493,12 @@ class Sequential:
         if _is_array(x):
             if y is None:
                 raise ValueError("fit: y is required when x is an array")
-            x = _host_float32(x, "x")
+            x = _check_finite(_host_float32(x, "x"), "x")
             n = x.shape[0]
             if n == 0:
                 raise ValueError("fit: x is empty")
             self._ensure_built(x.shape)
-            y = self._targets(y, n)
+            y = _check_finite(self._targets(y, n), "y")
             if validation_split and validation_data is None:
                 split = int(n * (1.0 - validation_split))
                 if split == 0 or split == n:
@@ -519,7 +529,8 @@ class Sequential:
         val = self._validation_arrays(validation_data) if validation_data is not None else None
 
         history = History()
-        callbacks = list(callbacks or []) + [history]
+        callbacks = [history] + list(callbacks or [])  # first: records every completed epoch even if a
+        # later callback raises (a KeyboardInterrupt in a checkpoint returns the History so far)
         params = {"verbose": verbose, "epochs": epochs, "steps": steps}
         for cb in callbacks:
             cb.set_model(self)
@@ -530,6 +541,24 @@ class Sequential:
             cb.on_train_begin({})
         names = self._names()
         batch_hooks = len(callbacks) > 1
+        try:
+            self._fit_epochs(callbacks, names, batch_hooks, batches, steps, val, batch_size,
+                             validation_batch_size, initial_epoch, epochs, verbose)
+        except KeyboardInterrupt:
+            # Deliberately unlike Keras (which re-raises): the History so far is returned and the
+            # model keeps the weights of its last completed optimizer step (kernels run with the
+            # GIL released, so an interrupt never lands inside one).
+            print(f"\nfit: interrupted (KeyboardInterrupt) after {self.epoch} completed epoch(s); "
+                  "returning the History so far. The model is usable; resume with "
+                  f"fit(..., initial_epoch={self.epoch}).", file=sys.stderr)
+            sys.stderr.flush()
+            self.stop_training = True
+        for cb in callbacks:
+            cb.on_train_end({})
+        return history
+
+    def _fit_epochs(self, callbacks, names, batch_hooks, batches, steps, val, batch_size,
+                    validation_batch_size, initial_epoch, epochs, verbose):
         for epoch in range(initial_epoch, epochs):
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}")
@@ -558,6 +587,8 @@ class Sequential:
                     logs = {k: sums[i] / seen for i, k in enumerate(names)}
                     for cb in callbacks:
                         cb.on_train_batch_end(step, logs)
+                    if self.stop_training:  # e.g. TerminateOnNaN: stop after this batch (Keras 3)
+                        break
                 if bar is not None and done < steps and bar.due():
                     bar.update(done, self._logs(names, sums, seen))
             logs = self._logs(names, sums, seen)
@@ -568,6 +599,7 @@ class Sequential:
             elapsed = time.time() - t0
             if bar is not None:
                 bar.update(done, logs, final=True)
+            self.epoch = epoch + 1  # completed epochs: saved with the model, for initial_epoch on resume
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
             if verbose == 2:
@@ -576,9 +608,6 @@ class Sequential:
                 sys.stdout.flush()
             if self.stop_training:
                 break
-        for cb in callbacks:
-            cb.on_train_end({})
-        return history
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
@@ -593,16 +622,16 @@ class Sequential:
         values = backend.to_numpy(sums) / max(seen, 1)
         return {k: float(v) for k, v in zip(names, values)}
 
-    def _validation_arrays(self, data):
+    def _validation_arrays(self, data, prefix="validation_data "):
         if _is_sequence(data) or (not isinstance(data, (tuple, list)) and _is_iterator(data)):
             if not _is_sequence(data):
                 raise ValueError("validation_data: give (x_val, y_val) arrays or a Sequence")
             return data
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise ValueError("validation_data: expected (x_val, y_val)")
-        xv = _host_float32(data[0], "validation_data x")
+        xv = _check_finite(_host_float32(data[0], prefix + "x"), prefix + "x")
         self._ensure_built(xv.shape)
-        yv = self._targets(data[1], xv.shape[0], "validation_data y")
+        yv = _check_finite(self._targets(data[1], xv.shape[0], prefix + "y"), prefix + "y")
         return self._to_dev(xv), self._to_dev(yv)
 
     def _evaluate_device(self, data, batch_size, bar=None):
@@ -642,7 +671,7 @@ class Sequential:
         if batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
         if _is_array(x):
-            data = self._validation_arrays((x, y))
+            data = self._validation_arrays((x, y), prefix="")
             total = -(-data[0].shape[0] // batch_size)
         else:
             data = self._validation_arrays(x)

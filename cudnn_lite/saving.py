@@ -10,7 +10,10 @@ arrays, readable with ``numpy.load(path, allow_pickle=False)``) holding:
        "model": {"class_name": "Sequential", "config": {...}},          # the architecture
        "compile": {"loss": "...", "metrics": [...]} | null,            # kind "model" only
        "optimizer": {"class_name": "Adam", "config": {...}, "iterations": 10,
-                     "scalars": {...}, "slots": [[true, true], ...]} | null}
+                     "scalars": {...}, "slots": [[true, true], ...]} | null,
+       "training": {"epoch": 3,                                        # kind "model" only
+                    "rng": {...numpy bit_generator.state of backend.rng()...},
+                    "layers": {"dropout": {"seed": ..., "offset": ...}}}}
 
 * ``weights/0000``, ``weights/0001``, ...: float32 arrays in ``model.get_weights()``
   order (Keras's layouts: conv kernels HWIO, dense (in, out), batch norm gamma,
@@ -23,6 +26,13 @@ The format is written whatever the file name says: ``model.save('m.h5')`` and
 this format under that name, and ``load_weights``/``load_model`` read it back.
 HDF5 files written by Keras are not read (a clear ValueError says so).
 
+Resuming: ``save_model`` also records the training state (completed epochs
+``model.epoch``, the shuffling generator of ``backend.rng()`` and each dropout
+layer's mask-stream position); ``load_model`` restores it, including the
+global ``backend.rng()`` state (call ``backend.set_random_seed`` afterwards to
+override), so ``fit(..., initial_epoch=model.epoch)`` on the CPU continues
+with bit-identical losses to an uninterrupted run.
+
 Writes go to a temporary file in the destination folder, are flushed and
 fsync'ed, then renamed over the destination (``os.replace``): a crash or an
 error leaves the previous file intact. Loading validates the format key, the
@@ -33,8 +43,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import struct
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -44,6 +57,7 @@ __all__ = ["FORMAT", "VERSION", "save_model", "load_model", "save_weights", "loa
 FORMAT = "cudnn_lite"
 VERSION = 1
 HEADER_KEY = "__cudnn_lite__"
+_EXPECTED_KEY = re.compile(r"^(__cudnn_lite__|weights/\d{4,}|optimizer/\d{4,}/[01])$")
 
 
 # --------------------------------------------------------------- low level
@@ -84,6 +98,26 @@ def write_file(path, header: dict, arrays: dict) -> None:
         pass
 
 
+def _check_declared_sizes(path):
+    """Every .npy member must hold the bytes its header declares, so a tiny hostile file cannot
+    make np.load allocate a huge array up front (a zip entry's size is checked, not trusted blindly:
+    compressed data still expands to at most file_size bytes)."""
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"{info.filename}: unsupported .npy version {version}")
+                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if declared > info.file_size:
+                    raise ValueError(f"{info.filename}: declares {declared} bytes of data but holds "
+                                     f"{info.file_size}")
+
+
 def read_file(path):
     """(header dict, arrays dict) of a cudnn_lite file; ValueError if it is not one."""
     path = os.fspath(path)
@@ -95,15 +129,24 @@ def read_file(path):
         raise ValueError(f"{path}: an HDF5 file (written by Keras?); cudnn_lite reads only its own .npz format "
                          "(see cudnn_lite.saving)")
     try:
+        _check_declared_sizes(path)
         with np.load(path, allow_pickle=False) as archive:
             if not hasattr(archive, "files"):
                 raise ValueError("a bare .npy array, not an archive")
             if HEADER_KEY not in archive.files:
                 raise ValueError(f"no {HEADER_KEY!r} entry")
+            unexpected = [k for k in archive.files if not _EXPECTED_KEY.match(k)]
+            if unexpected:
+                raise ValueError(f"unexpected entries {unexpected[:5]}")
             arrays = {k: archive[k] for k in archive.files}
+        if not all(isinstance(a, np.ndarray) for a in arrays.values()):
+            raise ValueError("an entry is not a .npy array")
         header = json.loads(arrays.pop(HEADER_KEY).tobytes().decode("utf-8"))
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError,
-            json.JSONDecodeError) as exc:
+            json.JSONDecodeError, NotImplementedError, RuntimeError, zlib.error, struct.error,
+            OverflowError, MemoryError) as exc:
+        # (zipfile raises NotImplementedError/RuntimeError for some flag/compression bits a
+        # flipped byte can set, zlib.error for damaged deflate data, struct.error for short headers)
         raise ValueError(f"{path}: not a readable cudnn_lite file (truncated, corrupted or another format): "
                          f"{exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -163,9 +206,30 @@ def _check_weights(path, header, arrays, model):
     return values
 
 
+class _HeaderErrors:
+    """Turn the AttributeError/TypeError/KeyError of a malformed (hand-edited or hostile) header
+    into a ValueError naming the file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None and issubclass(kind, (AttributeError, TypeError, KeyError, IndexError)):
+            raise ValueError(f"{self.path}: malformed cudnn_lite header ({kind.__name__}: {exc})") from None
+        return False
+
+
 def load_weights(model, path) -> None:
     """Load weights saved by save_weights or save_model into a model of the same architecture."""
     header, arrays = read_file(path)
+    with _HeaderErrors(path):
+        _load_weights(model, path, header, arrays)
+
+
+def _load_weights(model, path, header, arrays):
     if not model.built:
         cfg = header.get("model", {}).get("config", {})
         if cfg.get("build_input_shape") is None:
@@ -194,14 +258,51 @@ def save_model(model, path, include_optimizer=True) -> None:
                 for j, s in enumerate(pair):
                     if s is not None:
                         arrays[f"optimizer/{i:04d}/{j}"] = s.astype(np.float32)
+    header["training"] = _training_state(model)
     write_file(path, header, arrays)
+
+
+def _training_state(model):
+    from . import backend
+    return {"epoch": int(getattr(model, "epoch", 0)), "rng": backend.rng().bit_generator.state,
+            "layers": {layer.name: layer.get_rng_state() for layer in model.layers
+                       if hasattr(layer, "get_rng_state")}}
+
+
+def _restore_training_state(path, model, state):
+    """Epoch, dropout streams and the shuffling generator from a save_model header (absent: skip)."""
+    from . import backend
+    if state is None:
+        return
+    try:
+        epoch = state.get("epoch", 0)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+        layers = state.get("layers", {})
+        for layer in model.layers:
+            if hasattr(layer, "set_rng_state") and layer.name in layers:
+                layer.set_rng_state(layers[layer.name])
+        rng_state = state.get("rng")
+        if rng_state is not None:
+            gen = backend.rng()
+            probe = type(gen.bit_generator)()
+            probe.state = rng_state  # validates the dict before the live generator is touched
+            gen.bit_generator.state = rng_state
+        model.epoch = epoch
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{path}: invalid training state: {exc}") from None
 
 
 def load_model(path, custom_objects=None, compile=True):
     """A Sequential rebuilt from a file written by save_model (weights, compile, optimizer state)."""
+    header, arrays = read_file(path)
+    with _HeaderErrors(path):
+        return _load_model(path, header, arrays, custom_objects, compile)
+
+
+def _load_model(path, header, arrays, custom_objects, compile):
     from . import optimizers as _optimizers
     from .models import Sequential
-    header, arrays = read_file(path)
     model_cfg = header.get("model")
     if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential":
         raise ValueError(f"{path}: holds no Sequential architecture")
@@ -230,4 +331,5 @@ def load_model(path, custom_objects=None, compile=True):
             model.optimizer.set_state({"iterations": opt_header.get("iterations", 0),
                                        "scalars": opt_header.get("scalars", {}), "slots": slots},
                                       params if slots else None)
+    _restore_training_state(path, model, header.get("training"))
     return model

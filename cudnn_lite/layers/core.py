@@ -415,3 +415,14 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": None, "seed": self.seed}
+
+    def get_rng_state(self):
+        """The mask stream's position: saved by model.save so a resumed fit draws the same masks."""
+        return {"seed": int(self._seed), "offset": int(self._offset)}
+
+    def set_rng_state(self, state):
+        seed, offset = state.get("seed"), state.get("offset")
+        for name, v in (("seed", seed), ("offset", offset)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64:
+                raise ValueError(f"dropout rng state: {name} must be an int in [0, 2**64), got {v!r}")
+        self._seed, self._offset = seed, offset
