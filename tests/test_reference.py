@@ -335,8 +335,8 @@ def test_optimizer_rules_by_hand():
 
 def test_nadam_scalars_first_step():
     s = ref.nadam_scalars(0.9, 0.999, 1)
-    mu1 = 0.9 * (1 - 0.5 * 0.96 ** 0.004)
-    mu2 = 0.9 * (1 - 0.5 * 0.96 ** 0.008)
+    mu1 = 0.9 * (1 - 0.5 * 0.96 ** 1)  # Keras 3: mu_t = beta_1 (1 - 0.5 * 0.96^t)
+    mu2 = 0.9 * (1 - 0.5 * 0.96 ** 2)
     np.testing.assert_allclose(s["c1"], mu2 / (1 - mu1 * mu2))
     np.testing.assert_allclose(s["c2"], (1 - mu1) / (1 - mu1))
     np.testing.assert_allclose(s["c3"], 1 / 0.001)
