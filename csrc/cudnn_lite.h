@@ -63,6 +63,12 @@ inline int64_t window_output_size(int64_t in, int64_t window, int64_t stride,
   if (in <= 0 || window <= 0 || stride <= 0 || pad_before < 0 || pad_after < 0)
     throw std::invalid_argument(std::string(what) +
                                 ": sizes and strides must be positive, paddings non-negative");
+  // bound every term so that the sums below cannot overflow int64
+  constexpr int64_t kMaxExtent = int64_t(1) << 40;
+  if (in > kMaxExtent || window > kMaxExtent || stride > kMaxExtent ||
+      pad_before > kMaxExtent || pad_after > kMaxExtent)
+    throw std::invalid_argument(std::string(what) +
+                                ": a size, stride or padding is too large (limit 2^40)");
   const int64_t padded = in + pad_before + pad_after;
   if (window > padded)
     throw std::invalid_argument(std::string(what) + ": window " + std::to_string(window) +

@@ -185,6 +185,8 @@ def dense_forward(x, w, b=None, activation="linear", alpha=0.0, out=None):
 def bias_backward(dy, out=None):
     """db[c] = sum of dy over every axis but the last."""
     _arrays(dy=dy)
+    if dy.ndim < 1:
+        raise ValueError(f"dy: expected an array with a last (channel) axis, got shape {tuple(dy.shape)}")
     cols = dy.shape[-1]
     out = _out(out, dy, (cols,))
     _C.bias_backward(dy.reshape(-1, cols), out)
