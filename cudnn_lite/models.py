@@ -101,8 +101,23 @@ def _is_array(x):
 
 
 def _is_sequence(x):
-    return (not _is_array(x) and not isinstance(x, tuple) and hasattr(x, "__getitem__")
+    return (not _is_array(x) and not isinstance(x, (tuple, str, bytes, dict)) and hasattr(x, "__getitem__")
             and hasattr(x, "__len__"))
+
+
+def _check_data_arg(x, name):
+    """ValueError for things that are neither arrays nor batch generators (a string, a number, a dict)."""
+    if x is None:
+        raise ValueError(f"{name}: expected an array of samples (batch, ...), got None")
+    if isinstance(x, (str, bytes, dict, numbers.Number, np.generic)) or (
+            isinstance(x, np.ndarray) and x.ndim == 0):
+        raise ValueError(f"{name}: expected an array of samples (batch, ...), got {type(x).__name__}")
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
 
 
 def _is_iterator(x):
@@ -112,10 +127,15 @@ def _is_iterator(x):
 def _host_float32(a, name):
     if hasattr(a, "__cuda_array_interface__"):
         return a
+    what = type(a).__name__
     try:
-        return np.ascontiguousarray(np.asarray(a), dtype=np.float32)
+        arr = np.asarray(a)
+        what = f"dtype {arr.dtype}"
+        if arr.dtype.kind not in "biufO":  # complex, strings, bytes, records, datetimes
+            raise TypeError(what)
+        return np.ascontiguousarray(arr, dtype=np.float32)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected an array of numbers, got {type(a).__name__}") from None
+        raise ValueError(f"{name}: expected an array of numbers (bool, int or float), got {what}") from None
 
 
 def _check_finite(a, name):
@@ -488,8 +508,7 @@ class Sequential:
             raise ValueError(f"validation_split: expected a float in [0, 1), got {validation_split!r}")
         rng = backend.rng()
 
-        if x is None:
-            raise ValueError("fit: x is required")
+        _check_data_arg(x, "x")
         if _is_array(x):
             if y is None:
                 raise ValueError("fit: y is required when x is an array")
@@ -667,9 +686,8 @@ class Sequential:
         """Loss (with the L2 terms) and metrics in inference mode: a float, or [loss, metrics...]."""
         self._require_compiled("evaluate")
         verbose = 1 if verbose == "auto" else verbose
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size <= 0:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        _check_data_arg(x, "x")
         if _is_array(x):
             data = self._validation_arrays((x, y), prefix="")
             total = -(-data[0].shape[0] // batch_size)
@@ -685,9 +703,8 @@ class Sequential:
     # ------------------------------------------------------------ predict
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """Outputs for x (inference mode) as a NumPy array."""
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size <= 0:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        batch_size = 32 if batch_size is None else _positive_int(batch_size, "batch_size")
+        _check_data_arg(x, "x")
         if _is_sequence(x):
             outs = [self.predict(self._unpack_x(x[i]), batch_size) for i in range(len(x))]
             return np.concatenate(outs, axis=0)
@@ -719,9 +736,12 @@ class Sequential:
     # ----------------------------------------------------- single batches
     def _batch(self, x, y, training):
         self._require_compiled("train_on_batch" if training else "test_on_batch")
-        x = _host_float32(x, "x")
+        _check_data_arg(x, "x")
+        x = _check_finite(_host_float32(x, "x"), "x")
+        if x.shape[0] == 0:
+            raise ValueError("x: an empty batch")
         self._ensure_built(x.shape)
-        y = self._targets(y, x.shape[0])
+        y = _check_finite(self._targets(y, x.shape[0]), "y")
         per, reg, metric_values = self._step(self._to_dev(x), self._to_dev(y), training)
         n = x.shape[0]
         xp = backend.xp(self.device)

@@ -360,7 +360,7 @@ class LeakyReLU(Activation):
     def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
         if negative_slope is not None:  # Keras 3 spelling
             alpha = negative_slope
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or alpha < 0:
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha < float("inf"):
             raise ValueError(f"alpha: expected a non-negative number, got {alpha!r}")
         kwargs.pop("activation", None)
         super().__init__(_activations.ActivationFunction("leaky_relu", float(alpha)), **kwargs)
