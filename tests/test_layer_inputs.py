@@ -208,6 +208,3 @@ def test_to_categorical_good_labels():
     np.testing.assert_array_equal(to_categorical([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
     assert to_categorical(np.array([], int), 4).shape == (0, 4)
 
-
-N_CASES = (len(LAYER_CASES) + len(BUILD_CASES) + len(FIT_CASES) + len(PREDICT_CASES) + 2 + len(EVALUATE_CASES)
-           + 10 + 6 + len(TO_CATEGORICAL_CASES))
