@@ -490,7 +490,14 @@ class Sequential:
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1, max_queue_size=10, workers=1, use_multiprocessing=False):
-        """Train; returns a callbacks.History whose .history has 'loss', metrics, 'val_*' per epoch."""
+        """Train; returns a callbacks.History whose .history has 'loss', metrics, 'val_*' per epoch.
+
+        Training data holding NaN or Inf is rejected (ValueError naming x or y). A
+        KeyboardInterrupt (Ctrl-C, or raised by a callback) ends training early: unlike Keras,
+        which re-raises, fit prints a message and returns the History of the completed epochs;
+        the model stays usable and ``fit(..., initial_epoch=model.epoch)`` continues (see
+        SECURITY.md). ``model.epoch`` counts completed epochs and is saved by ``model.save``.
+        """
         from .callbacks import History
         self._require_compiled("fit")
         if class_weight is not None or sample_weight is not None:
