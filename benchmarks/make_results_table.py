@@ -5,7 +5,7 @@
 
 One row per textbook network: the book's figure, cudnn_lite's and PyTorch's
 test accuracy (mean ± sample standard deviation over seeds when there are
-several), epochs, median seconds per epoch for each, device, and the commands
+several), epochs, median seconds per epoch for each (median over seeds), device, and the commands
 that produced the numbers. Networks without a full-data record get a "not run"
 row: with the extrapolated time per epoch when a subset timing probe
 (--max-train) exists, else the reason below. Every number comes from a record;
@@ -94,6 +94,10 @@ def _mean(values):
     return statistics.fmean(values) if values else None
 
 
+def _median(values):
+    return statistics.median(values) if values else None
+
+
 # ------------------------------------------------------------------ selection
 
 def select(records, model):
@@ -144,7 +148,7 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce"):
         kind, sel = select(records, model)
         if kind == "measured":
             accs = {fw: [r["test_accuracy"] for r in sel.get(fw, [])] for fw in FRAMEWORKS}
-            secs = {fw: _mean([r["seconds_per_epoch"] for r in sel.get(fw, [])])
+            secs = {fw: _median([r["seconds_per_epoch"] for r in sel.get(fw, [])])
                     for fw in FRAMEWORKS}
             all_recs = [r for fw in FRAMEWORKS for r in sel.get(fw, [])]
             epochs = all_recs[0]["epochs"]
@@ -157,9 +161,11 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce"):
             ratio = "-"
             if secs["cudnn_lite"] and secs["torch"]:
                 ratio = f"{secs['cudnn_lite'] / secs['torch']:.2f}"
+            fastest = {fw: min((min(r["epoch_seconds"]) for r in sel.get(fw, [])
+                                if r.get("epoch_seconds")), default=None) for fw in FRAMEWORKS}
             rows.append([model, BOOK[model], fmt_acc(accs["cudnn_lite"]), fmt_acc(accs["torch"]),
-                         delta, epoch_text, fmt_seconds(secs["cudnn_lite"]),
-                         fmt_seconds(secs["torch"]), ratio, _device(all_recs)])
+                         delta, epoch_text, _secs_cell(secs["cudnn_lite"], fastest["cudnn_lite"]),
+                         _secs_cell(secs["torch"], fastest["torch"]), ratio, _device(all_recs)])
             for fw in FRAMEWORKS:
                 if not sel.get(fw):
                     notes.append(f"{model}: no {fw} record for this configuration.")
@@ -217,6 +223,14 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce"):
     return _document(headers, rows, notes, commands, records, records_dir)
 
 
+def _secs_cell(median, fastest):
+    if median is None:
+        return "-"
+    if fastest is None:
+        return fmt_seconds(median)
+    return f"{fmt_seconds(median)} (fastest {fmt_seconds(fastest)})"
+
+
 def _est_cell(values):
     values = [v for v in values if v is not None]
     return f"≈{fmt_seconds(_mean(values))} (extrapolated)" if values else "-"
@@ -254,8 +268,11 @@ def _document(headers, rows, notes, commands, records, records_dir):
         "- test acc: the best-validation-loss checkpoint (ModelCheckpoint(save_best_only=True)) "
         "evaluated on the test split; with several seeds: mean ± sample standard deviation (n "
         "seeds). Δ: cudnn_lite minus PyTorch, percentage points.",
-        "- s/epoch: median over the run's epochs of (training steps + validation pass), averaged "
-        "over seeds; same span in both frameworks, same threads.",
+        "- s/epoch: median over the run's epochs of (training steps + validation pass), then the "
+        "median over seeds; in brackets the fastest single epoch of any seed (the least disturbed "
+        "by other processes). Same span in both frameworks, same threads. Each record keeps every "
+        "epoch's time and the load average at its start and end. time ours/PyTorch: ratio of the "
+        "medians.",
         "- PyTorch: benchmarks/torch_recipes.py (same architecture, glorot_uniform/zero init, "
         "Keras 3 Adam/RMSprop rules, Keras's clipped losses, same batches in the same order); "
         "different initial weights and dropout masks for the same seed.",

@@ -85,7 +85,8 @@ def _synthetic(model, framework, seed, acc, secs, epochs, recipe_epochs, data=No
                     "full_train": 800}
     return {"model": model, "framework": framework, "seed": seed, "test_accuracy": acc,
             "test_loss": 0.5, "epochs": epochs, "recipe_epochs": recipe_epochs,
-            "seconds_per_epoch": secs, "train_seconds": [secs * 0.8] * epochs,
+            "seconds_per_epoch": secs, "epoch_seconds": [secs] * epochs,
+            "train_seconds": [secs * 0.8] * epochs,
             "validation_seconds": [secs * 0.2] * epochs, "device": "cpu",
             "threads": {"threads": 2}, "data": data, "quick": quick, "best_epoch": epochs,
             "final": {"accuracy": acc, "val_accuracy": acc},
@@ -119,9 +120,9 @@ def test_make_results_table_synthetic(tmp_path):
     assert set(lines) == set(table.NETWORKS)
     blobs = lines["blobs_mlp"]
     assert "0.8500 ± 0.0100 (n=3)" in blobs and "0.8400 ± 0.0100 (n=3)" in blobs
-    assert "+1.00" in blobs and "10.0 ms" in blobs and "20.0 ms" in blobs and "| 0.50 |" in blobs
+    assert "+1.00" in blobs and "10.0 ms (fastest 10.0 ms)" in blobs and "20.0 ms" in blobs and "| 0.50 |" in blobs
     assert "0.1000" not in text  # the quick record is ignored
-    assert "2 (recipe: 10)" in lines["mnist_cnn"] and "30.00 s" in lines["mnist_cnn"]
+    assert "2 (recipe: 10)" in lines["mnist_cnn"] and "30.00 s (fastest 30.00 s)" in lines["mnist_cnn"]
     assert "no torch record" in text
     # probe: 9.6 s train on 2000 of 45000 + 2.4 s validation -> 218.4 s per epoch, extrapolated
     assert "not run" in lines["cifar10_cnn"] and "≈218 s (extrapolated)" in lines["cifar10_cnn"]
