@@ -172,16 +172,19 @@ void batchnorm_backward(py::handle x_, py::handle dy_, py::handle gamma_, py::ha
 
 // --------------------------------------------------------------- dropout
 
-void check_rate(float rate) {
+void check_dropout_args(float rate, uint64_t offset, int64_t n) {
   if (!(rate >= 0.0f && rate < 1.0f))
     throw py::value_error("rate: expected a float in [0, 1), got " + std::to_string(rate));
+  // element indices offset .. offset + n - 1 must not wrap around 2^64
+  if (offset > UINT64_MAX - static_cast<uint64_t>(n))
+    throw py::value_error("offset: offset + number of elements must stay below 2**64");
 }
 
 void dropout_forward(py::handle x_, py::handle y_, float rate, uint64_t seed, uint64_t offset) {
   Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "out", true);
   expect_same_device({&x, &y});
   expect_same_shape(y, x);
-  check_rate(rate);
+  check_dropout_args(rate, offset, x.numel());
   if (x.numel() == 0) return;
   CL_LAUNCH(x.gpu, dropout_forward, x.numel(), x.data, y.data, rate, seed, offset);
 }
@@ -190,7 +193,7 @@ void dropout_backward(py::handle dy_, py::handle dx_, float rate, uint64_t seed,
   Tensor dy = tensor_arg(dy_, "dy"), dx = tensor_arg(dx_, "out", true);
   expect_same_device({&dy, &dx});
   expect_same_shape(dx, dy);
-  check_rate(rate);
+  check_dropout_args(rate, offset, dy.numel());
   if (dy.numel() == 0) return;
   CL_LAUNCH(dy.gpu, dropout_backward, dy.numel(), dy.data, dx.data, rate, seed, offset);
 }
