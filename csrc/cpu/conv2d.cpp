@@ -17,6 +17,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu/conv2d_direct.h"
 #include "cpu/epilogue.h"
 #include "cpu/gemm_driver.h"
 #include "cudnn_lite.h"
@@ -35,7 +36,7 @@ inline int max_threads() {
 #endif
 }
 
-constexpr int64_t kDirectMaxChannels = 4;  // direct forward (not GEMM) up to this many input channels
+constexpr int64_t kDirectMaxChannels = 4;  // backward data: flipped conv only above this many input channels
 
 inline bool is_pointwise(const Conv2dDesc& d) {  // 1x1, stride 1, no padding: im2col(x) == x
   return d.kh == 1 && d.kw == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_top == 0 &&
@@ -180,80 +181,11 @@ struct Im2colPackB {
   }
 };
 
-// Direct convolution for few input channels (the first layer, c = 1 or 3):
-// im2col rows would be only kh*kw*c long, so instead each group of kPx output
-// pixels of one row accumulates kh*kw*c rank-1 updates, vectorised over a
-// block of KB output channels held in registers.
-// wpad is w zero-padded to kpad (a multiple of KB) output channels:
-// (kh, kw, c, kpad). y is (n, out_h, out_w, k).
-constexpr int kPx = 4;
-typedef float v16f __attribute__((vector_size(64)));  // GCC/Clang vector extension
-
-
-template <int KB>
-void conv2d_forward_direct_row(const Conv2dDesc& d, const float* x, const float* wpad,
-                               int64_t kpad, const Epilogue& ep, float* y, int64_t b,
-                               int64_t oy) {
-  const int64_t c = d.c, k = d.k;
-  const bool identity = epilogue_is_identity(ep);
-  static const float zeros[kDirectMaxChannels] = {};
-  for (int64_t ox0 = 0; ox0 < d.out_w; ox0 += kPx) {
-    const int64_t npx = std::min<int64_t>(kPx, d.out_w - ox0);
-    for (int64_t j0 = 0; j0 < k; j0 += KB) {
-      constexpr int kV = KB / 16;  // 16-float vectors per pixel
-      v16f acc[kPx][kV];
-      for (int q = 0; q < kPx; ++q)
-        for (int v = 0; v < kV; ++v) acc[q][v] = v16f{};
-      for (int64_t ky = 0; ky < d.kh; ++ky) {
-        const int64_t iy = oy * d.stride_h - d.pad_top + ky;
-        if (iy < 0 || iy >= d.h) continue;
-        const float* xrow = x + (b * d.h + iy) * d.w * c;
-        for (int64_t kx = 0; kx < d.kw; ++kx) {
-          const float* xp[kPx];  // pixel q's input, or a zero row in the padding
-          for (int q = 0; q < kPx; ++q) {
-            const int64_t ix = (ox0 + q) * d.stride_w - d.pad_left + kx;
-            xp[q] = (q < npx && ix >= 0 && ix < d.w) ? xrow + ix * c : zeros;
-          }
-          const float* wp = wpad + (ky * d.kw + kx) * c * kpad + j0;
-          for (int64_t ci = 0; ci < c; ++ci) {
-            v16f wv[kV];
-            for (int v = 0; v < kV; ++v) std::memcpy(&wv[v], wp + ci * kpad + 16 * v, sizeof(v16f));
-            for (int q = 0; q < kPx; ++q) {
-              const float xv = xp[q][ci];
-              for (int v = 0; v < kV; ++v) acc[q][v] += xv * wv[v];
-            }
-          }
-        }
-      }
-      const int64_t nj = std::min<int64_t>(KB, k - j0);
-      for (int64_t q = 0; q < npx; ++q) {
-        float* yp = y + ((b * d.out_h + oy) * d.out_w + ox0 + q) * k + j0;
-        std::memcpy(yp, &acc[q][0], sizeof(float) * static_cast<size_t>(nj));
-        if (!identity) apply_epilogue_row(yp, nj, ep.bias ? ep.bias + j0 : nullptr, ep.act, ep.alpha);
-      }
-    }
-  }
-}
-
-void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
-                           const Epilogue& ep, float* y) {
-  constexpr int64_t kWide = 32, kNarrow = 16;
-  const int64_t kb = d.k > kNarrow ? kWide : kNarrow;
-  const int64_t kpad = (d.k + kb - 1) / kb * kb, rows = d.kh * d.kw * d.c;
-  std::vector<float> wpad(static_cast<size_t>(rows * kpad), 0.0f);  // (kh, kw, c, kpad)
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(wpad.data() + r * kpad, w + r * d.k, sizeof(float) * static_cast<size_t>(d.k));
-  const int64_t out_rows = d.n * d.out_h;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (out_rows > 1 && max_threads() > 1)
-#endif
-  for (int64_t r = 0; r < out_rows; ++r) {
-    if (kb == kWide)
-      conv2d_forward_direct_row<kWide>(d, x, wpad.data(), kpad, ep, y, r / d.out_h, r % d.out_h);
-    else
-      conv2d_forward_direct_row<kNarrow>(d, x, wpad.data(), kpad, ep, y, r / d.out_h, r % d.out_h);
-  }
-}
+// Which convolutions run as direct NHWC kernels (conv2d_direct.cpp) rather than
+// as implicit GEMM: every non-pointwise one (measured faster on all the
+// textbook shapes, see the commit messages); 1x1 stride-1 unpadded
+// convolutions are plain GEMMs.
+inline bool use_direct(const Conv2dDesc& d) { return !is_pointwise(d); }
 
 }  // namespace
 
@@ -266,8 +198,8 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
     gemm::sgemm_parallel(false, false, pixels, d.k, d.c, 1.0f, x, d.c, w, d.k, 0.0f, y, d.k, &ep);
     return;
   }
-  if (d.c <= kDirectMaxChannels) {
-    conv2d_forward_direct(d, x, w, ep, y);
+  if (use_direct(d)) {
+    direct::conv2d_forward_direct(d, x, w, ep, y);
     return;
   }
   const int threads = max_threads();
@@ -375,6 +307,10 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
   const int64_t size = taps * k;
   if (is_pointwise(d)) {  // dw (c, k) = x^T (c, pixels) @ dy (pixels, k)
     gemm::sgemm_parallel(true, false, d.c, k, pixels, 1.0f, x, d.c, dy, k, 0.0f, dw, k, nullptr);
+    return;
+  }
+  if (use_direct(d)) {
+    direct::conv2d_backward_filter_direct(d, x, dy, dw);
     return;
   }
   const bool transposed = taps >= 2 * gemm::kNR;

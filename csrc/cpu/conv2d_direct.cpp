@@ -1,0 +1,458 @@
+// conv2d_direct.cpp: direct NHWC convolution, forward and backward-filter.
+//
+// Each image is copied once into a per-thread zero-padded buffer
+// xpad (h + pad_top + pad_bottom, w + pad_left + pad_right, c), so the kernels
+// never test borders. For output pixel (oy, ox) and kernel row ky, the
+// kw * c inputs it multiplies, xpad[oy*sh + ky, ox*sw + kx, ci] for
+// (kx, ci) in row-major order, are contiguous: one "source run" of J = kw * c
+// floats, matching rows ky*J .. ky*J + J - 1 of w seen as a (kh*kw*c, k) matrix.
+// With few input channels (first layers) the runs are too short to amortise
+// the loop overhead, so the kh runs of each pixel are first gathered into one
+// run of T = kh*kw*c floats (a tiny im2col of one output row or chunk).
+//
+//   forward:          register tile of P consecutive output pixels x KB output
+//                     channels; per source float one broadcast x KV vector FMAs.
+//   backward filter:  register tile of M rows of dw (consecutive (kx, ci) of one
+//                     ky) x KB output channels, accumulated over a chunk of
+//                     output pixels: per pixel KV vector loads of dy and M
+//                     broadcasts of x. The tile lives in a per-thread partial
+//                     dw between chunks.
+// KB = KV * kL, kL the floats per SIMD vector (AVX-512: 16, AVX2: 8, scalar: 1).
+#include "cpu/conv2d_direct.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#include <immintrin.h>
+#endif
+
+#include "cpu/epilogue.h"
+#include "cpu/gemm_driver.h"  // gemm::thread_buffer
+
+namespace cudnn_lite {
+namespace cpu {
+namespace direct {
+namespace {
+
+// ------------------------------------------------------------ SIMD wrapper
+
+#if defined(__AVX512F__)
+constexpr int kL = 16;
+using vec = __m512;
+static inline __mmask16 lane_mask(int n) {
+  return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+static inline vec vzero() { return _mm512_setzero_ps(); }
+static inline vec vload(const float* p) { return _mm512_loadu_ps(p); }
+static inline vec vload_n(const float* p, int n) { return _mm512_maskz_loadu_ps(lane_mask(n), p); }
+static inline void vstore(float* p, vec v) { _mm512_storeu_ps(p, v); }
+static inline void vstore_n(float* p, vec v, int n) { _mm512_mask_storeu_ps(p, lane_mask(n), v); }
+static inline vec vbcast(const float* p) { return _mm512_set1_ps(*p); }
+static inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vec vadd(vec a, vec b) { return _mm512_add_ps(a, b); }
+static inline vec vrelu(vec v) {  // v > 0 ? v : 0 (NaN -> 0)
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+}
+static inline vec vleaky(vec v, float alpha) {
+  const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+  return _mm512_mask_blend_ps(pos, _mm512_mul_ps(_mm512_set1_ps(alpha), v), v);
+}
+constexpr int kFwdPixels[3] = {0, 16, 12};  // max P for KV = 1, 2 (of 32 zmm)
+constexpr int kBwfRows[3] = {0, 24, 12};    // max M for KV = 1, 2
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int kL = 8;
+using vec = __m256;
+static inline __m256i lane_mask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline vec vzero() { return _mm256_setzero_ps(); }
+static inline vec vload(const float* p) { return _mm256_loadu_ps(p); }
+static inline vec vload_n(const float* p, int n) { return _mm256_maskload_ps(p, lane_mask(n)); }
+static inline void vstore(float* p, vec v) { _mm256_storeu_ps(p, v); }
+static inline void vstore_n(float* p, vec v, int n) { _mm256_maskstore_ps(p, lane_mask(n), v); }
+static inline vec vbcast(const float* p) { return _mm256_broadcast_ss(p); }
+static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vec vadd(vec a, vec b) { return _mm256_add_ps(a, b); }
+static inline vec vrelu(vec v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+static inline vec vleaky(vec v, float alpha) {
+  const vec pos = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ);
+  return _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), v), v, pos);
+}
+constexpr int kFwdPixels[3] = {0, 12, 6};  // of 16 ymm
+constexpr int kBwfRows[3] = {0, 12, 6};
+#else
+constexpr int kL = 1;
+using vec = float;
+static inline vec vzero() { return 0.0f; }
+static inline vec vload(const float* p) { return *p; }
+static inline vec vload_n(const float* p, int n) { return n > 0 ? *p : 0.0f; }
+static inline void vstore(float* p, vec v) { *p = v; }
+static inline void vstore_n(float* p, vec v, int n) {
+  if (n > 0) *p = v;
+}
+static inline vec vbcast(const float* p) { return *p; }
+static inline vec vfma(vec a, vec b, vec c) { return a * b + c; }
+static inline vec vadd(vec a, vec b) { return a + b; }
+static inline vec vrelu(vec v) { return v > 0.0f ? v : 0.0f; }
+static inline vec vleaky(vec v, float alpha) { return v > 0.0f ? v : alpha * v; }
+constexpr int kFwdPixels[3] = {0, 8, 4};
+constexpr int kBwfRows[3] = {0, 8, 4};
+#endif
+
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Contiguous share [*r0, *r1) of `rows` items for part t of parts.
+inline void split(int64_t rows, int t, int parts, int64_t* r0, int64_t* r1) {
+  *r0 = rows * t / parts;
+  *r1 = rows * (t + 1) / parts;
+}
+
+// Inputs this few channels per kernel row are gathered into one run per pixel.
+inline bool use_gathered_runs(const Conv2dDesc& d) { return d.kw * d.c < 16; }
+
+// xb (h, w, c) -> xpad (hp, wp, c), zero outside the image.
+void pad_image(const Conv2dDesc& d, const float* xb, float* xpad) {
+  const int64_t c = d.c, wp = d.w + d.pad_left + d.pad_right;
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom, row = wp * c;
+  std::memset(xpad, 0, sizeof(float) * static_cast<size_t>(d.pad_top * row));
+  for (int64_t iy = 0; iy < d.h; ++iy) {
+    float* dst = xpad + (d.pad_top + iy) * row;
+    std::memset(dst, 0, sizeof(float) * static_cast<size_t>(d.pad_left * c));
+    std::memcpy(dst + d.pad_left * c, xb + iy * d.w * c, sizeof(float) * static_cast<size_t>(d.w * c));
+    std::memset(dst + (d.pad_left + d.w) * c, 0, sizeof(float) * static_cast<size_t>(d.pad_right * c));
+  }
+  std::memset(xpad + (d.pad_top + d.h) * row, 0,
+              sizeof(float) * static_cast<size_t>((hp - d.pad_top - d.h) * row));
+}
+
+// Gathers the T = kh*kw*c inputs of npx output pixels of one output row into
+// col (npx, T). src is xpad at (oy * sh, ox0 * sw).
+void gather_runs(const Conv2dDesc& d, const float* src, int64_t npx, float* col) {
+  const int64_t run = d.kw * d.c, row = (d.w + d.pad_left + d.pad_right) * d.c;
+  const int64_t ps = d.stride_w * d.c, T = d.kh * run;
+  for (int64_t q = 0; q < npx; ++q)
+    for (int64_t ky = 0; ky < d.kh; ++ky) {
+      const float* s = src + q * ps + ky * row;
+      float* o = col + q * T + ky * run;
+      for (int64_t j = 0; j < run; ++j) o[j] = s[j];
+    }
+}
+
+// Where a kernel finds its inputs: pixel q's run for kernel row ky starts at
+// x + q * ps + ky * ys and is J floats long; nky kernel rows.
+struct Source {
+  int64_t ps, nky, ys, J;
+};
+
+// ------------------------------------------------------------- forward
+
+struct FwdEpilogue {
+  const float* bias;  // padded to whole blocks, offset to this block, or nullptr
+  Activation act;
+  float alpha;
+};
+
+// y (P pixels, ldy apart; nk valid channels of this block) = epilogue of
+// sum over ky, j of x[q*ps + ky*ys + j] * w[(ky*J + j) * KB + lane].
+// w is this block of the packed kernel, (T, KB).
+template <int KV, int P>
+void fwd_tile(const float* __restrict x, const Source& s, const float* __restrict w,
+              float* __restrict y, int64_t ldy, int nk, const FwdEpilogue& ep) {
+  constexpr int KB = KV * kL;
+  vec acc[P][KV];
+#pragma GCC unroll 32
+  for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+    for (int v = 0; v < KV; ++v) acc[q][v] = vzero();
+  const int64_t ps = s.ps, J = s.J;
+  for (int64_t ky = 0; ky < s.nky; ++ky) {
+    const float* xk = x + ky * s.ys;
+    const float* wk = w + ky * J * KB;
+    for (int64_t j = 0; j < J; ++j) {
+      vec wv[KV];
+#pragma GCC unroll 4
+      for (int v = 0; v < KV; ++v) wv[v] = vload(wk + j * KB + v * kL);
+#pragma GCC unroll 32
+      for (int q = 0; q < P; ++q) {
+        const vec b = vbcast(xk + q * ps + j);
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; ++v) acc[q][v] = vfma(b, wv[v], acc[q][v]);
+      }
+    }
+  }
+  vec bias[KV];
+#pragma GCC unroll 4
+  for (int v = 0; v < KV; ++v) bias[v] = ep.bias ? vload(ep.bias + v * kL) : vzero();
+  const bool vector_act = ep.act == Activation::linear || ep.act == Activation::relu ||
+                          ep.act == Activation::leaky_relu;
+#pragma GCC unroll 32
+  for (int q = 0; q < P; ++q) {
+    float* yq = y + q * ldy;
+#pragma GCC unroll 4
+    for (int v = 0; v < KV; ++v) {
+      vec r = ep.bias ? vadd(acc[q][v], bias[v]) : acc[q][v];
+      if (ep.act == Activation::relu) r = vrelu(r);
+      else if (ep.act == Activation::leaky_relu) r = vleaky(r, ep.alpha);
+      if (nk == KB) vstore(yq + v * kL, r);
+      else if (nk > v * kL) vstore_n(yq + v * kL, r, nk - v * kL);
+    }
+    if (!vector_act) apply_epilogue_row(yq, nk, nullptr, ep.act, ep.alpha);
+  }
+}
+
+// fwd_tile for np pixels, 1 <= np <= P.
+template <int KV, int P = kFwdPixels[KV]>
+void fwd_tile_n(int np, const float* x, const Source& s, const float* w, float* y, int64_t ldy,
+                int nk, const FwdEpilogue& ep) {
+  if constexpr (P >= 1) {
+    if (np == P)
+      fwd_tile<KV, P>(x, s, w, y, ldy, nk, ep);
+    else
+      fwd_tile_n<KV, P - 1>(np, x, s, w, y, ldy, nk, ep);
+  }
+}
+
+template <int KV>
+void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epilogue& ep,
+                  float* y) {
+  constexpr int64_t KB = KV * kL;
+  const int64_t c = d.c, k = d.k, T = d.kh * d.kw * c;
+  const int64_t nkb = (k + KB - 1) / KB, kpad = nkb * KB;
+  // packed kernel (nkb, T, KB), zero past k; padded bias (kpad)
+  std::vector<float> wpk(static_cast<size_t>(nkb * T * KB), 0.0f), bias;
+  for (int64_t kb = 0; kb < nkb; ++kb) {
+    const int64_t nk = std::min(KB, k - kb * KB);
+    for (int64_t r = 0; r < T; ++r)
+      std::memcpy(&wpk[static_cast<size_t>((kb * T + r) * KB)], w + r * k + kb * KB,
+                  sizeof(float) * static_cast<size_t>(nk));
+  }
+  if (ep.bias) {
+    bias.assign(static_cast<size_t>(kpad), 0.0f);
+    std::memcpy(bias.data(), ep.bias, sizeof(float) * static_cast<size_t>(k));
+  }
+  const bool gathered = use_gathered_runs(d);
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom, wp = d.w + d.pad_left + d.pad_right;
+  const int64_t xrow = wp * c, rows = d.n * d.out_h;
+  // pixel tiles of one output row: as few as possible, near-equal sizes
+  const int64_t ntiles = (d.out_w + kFwdPixels[KV] - 1) / kFwdPixels[KV];
+  const int64_t P = (d.out_w + ntiles - 1) / ntiles;
+  const int parts = static_cast<int>(std::min<int64_t>(max_threads(), rows));
+#ifdef _OPENMP
+#pragma omp parallel num_threads(parts) if (parts > 1)
+#endif
+  {
+    int t = 0, nt = 1;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+    nt = omp_get_num_threads();
+#endif
+    int64_t r0, r1;
+    split(rows, t, nt, &r0, &r1);
+    float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(hp * xrow));
+    float* col = gathered ? gemm::thread_buffer(gemm::kSlotPackA, static_cast<size_t>(d.out_w * T))
+                          : nullptr;
+    int64_t padded_image = -1;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t b = r / d.out_h, oy = r % d.out_h;
+      if (b != padded_image) {
+        pad_image(d, x + b * d.h * d.w * c, xpad);
+        padded_image = b;
+      }
+      const float* src = xpad + oy * d.stride_h * xrow;
+      Source s{d.stride_w * c, d.kh, xrow, d.kw * c};
+      if (gathered) {
+        gather_runs(d, src, d.out_w, col);
+        src = col;
+        s = Source{T, 1, 0, T};
+      }
+      float* yrow = y + r * d.out_w * k;
+      for (int64_t kb = 0; kb < nkb; ++kb) {
+        const int nk = static_cast<int>(std::min(KB, k - kb * KB));
+        const FwdEpilogue fe{ep.bias ? bias.data() + kb * KB : nullptr, ep.act, ep.alpha};
+        const float* wb = wpk.data() + kb * T * KB;
+        for (int64_t ox0 = 0; ox0 < d.out_w; ox0 += P) {
+          const int np = static_cast<int>(std::min(P, d.out_w - ox0));
+          fwd_tile_n<KV>(np, src + ox0 * s.ps, s, wb, yrow + ox0 * k + kb * KB, k, nk, fe);
+        }
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------ backward filter
+
+// acc (M rows, KB apart; this block's KB channels) +=
+//   sum over nrows rows of npx pixels: x[row*xrs + p*ps + m] * dy[row*dyrs + p*ldy + lane]
+// with nk valid channels in dy (the rest read as zero).
+template <int KV, int M, bool kFull>
+void bwf_tile(const float* __restrict x, int64_t ps, int64_t xrs, const float* __restrict dy,
+              int64_t ldy, int64_t dyrs, int64_t npx, int64_t nrows, int nk,
+              float* __restrict accp) {
+  constexpr int KB = KV * kL;
+  vec acc[M][KV];
+#pragma GCC unroll 32
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 4
+    for (int v = 0; v < KV; ++v) acc[m][v] = vload(accp + m * KB + v * kL);
+  for (int64_t row = 0; row < nrows; ++row) {
+    const float* xp = x + row * xrs;
+    const float* gp = dy + row * dyrs;
+    for (int64_t p = 0; p < npx; ++p, xp += ps, gp += ldy) {
+      vec g[KV];
+#pragma GCC unroll 4
+      for (int v = 0; v < KV; ++v) g[v] = kFull ? vload(gp + v * kL) : vload_n(gp + v * kL, nk - v * kL);
+#pragma GCC unroll 32
+      for (int m = 0; m < M; ++m) {
+        const vec b = vbcast(xp + m);
+#pragma GCC unroll 4
+        for (int v = 0; v < KV; ++v) acc[m][v] = vfma(b, g[v], acc[m][v]);
+      }
+    }
+  }
+#pragma GCC unroll 32
+  for (int m = 0; m < M; ++m)
+#pragma GCC unroll 4
+    for (int v = 0; v < KV; ++v) vstore(accp + m * KB + v * kL, acc[m][v]);
+}
+
+// bwf_tile for mr rows, 1 <= mr <= M.
+template <int KV, bool kFull, int M = kBwfRows[KV]>
+void bwf_tile_n(int mr, const float* x, int64_t ps, int64_t xrs, const float* dy, int64_t ldy,
+                int64_t dyrs, int64_t npx, int64_t nrows, int nk, float* accp) {
+  if constexpr (M >= 1) {
+    if (mr == M)
+      bwf_tile<KV, M, kFull>(x, ps, xrs, dy, ldy, dyrs, npx, nrows, nk, accp);
+    else
+      bwf_tile_n<KV, kFull, M - 1>(mr, x, ps, xrs, dy, ldy, dyrs, npx, nrows, nk, accp);
+  }
+}
+
+template <int KV>
+void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
+  constexpr int64_t KB = KV * kL;
+  const int64_t c = d.c, k = d.k, T = d.kh * d.kw * c;
+  const int64_t nkb = (k + KB - 1) / KB, size = nkb * T * KB;
+  const bool gathered = use_gathered_runs(d);
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom, wp = d.w + d.pad_left + d.pad_right;
+  const int64_t xrow = wp * c, rows = d.n * d.out_h;
+  // output rows per chunk: x and dy of a chunk about fit L1 (>= 1 row)
+  const int64_t chunk_px = std::max<int64_t>(32, 6144 / (c + k));
+  const int64_t chunk_rows = std::max<int64_t>(1, chunk_px / d.out_w);
+  // source run tiles of M rows: J = run length, split into near-equal tiles
+  const int64_t J = gathered ? T : d.kw * c, nky = gathered ? 1 : d.kh;
+  const int64_t ntiles = (J + kBwfRows[KV] - 1) / kBwfRows[KV];
+  const int64_t M = (J + ntiles - 1) / ntiles;
+  int parts = static_cast<int>(std::min<int64_t>(max_threads(), rows));
+  if (d.n * d.out_h * d.out_w < 256 * static_cast<int64_t>(parts)) parts = 1;
+  // per part: partial dw (nkb, T, KB)
+  std::vector<float> partial(static_cast<size_t>(parts * size), 0.0f);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(parts) if (parts > 1)
+#endif
+  {
+    int first = 0, step = 1;  // the team may be smaller than asked: loop over the parts
+#ifdef _OPENMP
+    first = omp_get_thread_num();
+    step = omp_get_num_threads();
+#endif
+    float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(hp * xrow));
+    float* col = gathered
+                     ? gemm::thread_buffer(gemm::kSlotPackA, static_cast<size_t>(chunk_rows * d.out_w * T))
+                     : nullptr;
+    for (int t = first; t < parts; t += step) {
+      int64_t r0, r1;
+      split(rows, t, parts, &r0, &r1);
+      float* acc = partial.data() + t * size;
+      int64_t padded_image = -1;
+      for (int64_t r = r0; r < r1;) {
+        const int64_t b = r / d.out_h, oy = r % d.out_h;
+        const int64_t nrows = std::min({chunk_rows, r1 - r, d.out_h - oy});  // same image
+        if (b != padded_image) {
+          pad_image(d, x + b * d.h * d.w * c, xpad);
+          padded_image = b;
+        }
+        const float* src = xpad + oy * d.stride_h * xrow;
+        const float* g = dy + r * d.out_w * k;
+        int64_t ps = d.stride_w * c, xrs = d.stride_h * xrow, ys = xrow;
+        int64_t npx = d.out_w, nr = nrows;
+        if (gathered) {  // one run of T per pixel, the chunk's pixels consecutive
+          for (int64_t i = 0; i < nrows; ++i)
+            gather_runs(d, src + i * xrs, d.out_w, col + i * d.out_w * T);
+          src = col;
+          ps = T;
+          xrs = 0;
+          ys = 0;
+          npx = nrows * d.out_w;
+          nr = 1;
+        }
+        for (int64_t kb = 0; kb < nkb; ++kb) {
+          const int nk = static_cast<int>(std::min(KB, k - kb * KB));
+          float* accb = acc + kb * T * KB;
+          for (int64_t ky = 0; ky < nky; ++ky)
+            for (int64_t j0 = 0; j0 < J; j0 += M) {
+              const int mr = static_cast<int>(std::min(M, J - j0));
+              const float* xs = src + ky * ys + j0;
+              float* ap = accb + (ky * J + j0) * KB;
+              if (nk == KB)
+                bwf_tile_n<KV, true>(mr, xs, ps, xrs, g + kb * KB, k, d.out_w * k, npx, nr, nk, ap);
+              else
+                bwf_tile_n<KV, false>(mr, xs, ps, xrs, g + kb * KB, k, d.out_w * k, npx, nr, nk, ap);
+            }
+        }
+        r += nrows;
+      }
+    }
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp for schedule(static)
+#endif
+    for (int64_t tr = 0; tr < T; ++tr) {  // dw[tr, kk] = sum over parts in order
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const int64_t e = ((kk / KB) * T + tr) * KB + kk % KB;
+        float s = partial[static_cast<size_t>(e)];
+        for (int p = 1; p < parts; ++p) s += partial[static_cast<size_t>(p * size + e)];
+        dw[tr * k + kk] = s;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
+                           const Epilogue& ep, float* y) {
+  if (d.n * d.out_h * d.out_w == 0) return;
+  if (d.k > kL)
+    forward_impl<2>(d, x, w, ep, y);
+  else
+    forward_impl<1>(d, x, w, ep, y);
+}
+
+void conv2d_backward_filter_direct(const Conv2dDesc& d, const float* x, const float* dy,
+                                   float* dw) {
+  if (d.n * d.out_h * d.out_w == 0) {
+    std::memset(dw, 0, sizeof(float) * static_cast<size_t>(d.kh * d.kw * d.c * d.k));
+    return;
+  }
+  if (d.k > kL)
+    backward_filter_impl<2>(d, x, dy, dw);
+  else
+    backward_filter_impl<1>(d, x, dy, dw);
+}
+
+}  // namespace direct
+}  // namespace cpu
+}  // namespace cudnn_lite
