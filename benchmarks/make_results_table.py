@@ -42,6 +42,15 @@ BOOK = {
     "cifar10_improved": "0.9026 (125 epochs)",
 }
 
+# what a reader needs to read a measured row right (explanations, no numbers)
+MODEL_NOTES = {
+    "perceptron": "perceptron: the step activation has a zero gradient (Keras and cudnn_lite "
+                  "alike), so the weights never move and the accuracy is that of the random "
+                  "initial weights (0.25, 0.5 or 0.75 on the four XOR points); the Δ between "
+                  "frameworks only compares initial weights. The book's point (a perceptron "
+                  "cannot learn XOR) holds in both.",
+}
+
 # why a network has no record at all (shown only when that is the case)
 NOT_RUN_REASON = {
     "mnist_cnn_dropout": "not run in this session (2-core CPU shared with other engineers; the "
@@ -159,10 +168,12 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce"):
             if accs["cudnn_lite"] and accs["torch"]:
                 delta = f"{100 * (_mean(accs['cudnn_lite']) - _mean(accs['torch'])):+.2f}"
             ratio = "-"
-            if secs["cudnn_lite"] and secs["torch"]:
-                ratio = f"{secs['cudnn_lite'] / secs['torch']:.2f}"
             fastest = {fw: min((min(r["epoch_seconds"]) for r in sel.get(fw, [])
                                 if r.get("epoch_seconds")), default=None) for fw in FRAMEWORKS}
+            if secs["cudnn_lite"] and secs["torch"]:
+                ratio = f"{secs['cudnn_lite'] / secs['torch']:.2f}"
+                if fastest["cudnn_lite"] and fastest["torch"]:
+                    ratio += f" (fastest: {fastest['cudnn_lite'] / fastest['torch']:.2f})"
             rows.append([model, BOOK[model], fmt_acc(accs["cudnn_lite"]), fmt_acc(accs["torch"]),
                          delta, epoch_text, _secs_cell(secs["cudnn_lite"], fastest["cudnn_lite"]),
                          _secs_cell(secs["torch"], fastest["torch"]), ratio, _device(all_recs)])
@@ -188,6 +199,8 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce"):
             notes.append(f"{model}: best-validation epoch(s): cudnn_lite {best['cudnn_lite']}, "
                          f"PyTorch {best['torch']}; data: "
                          f"{_sizes(all_recs[0])}.")
+            if model in MODEL_NOTES:
+                notes.append(MODEL_NOTES[model])
             commands.append((model, [r["command"] for r in all_recs]))
         elif kind == "probe":
             parts = []
@@ -206,7 +219,8 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce"):
                         f"{label}: ≈{est / 60:.1f} min/epoch EXTRAPOLATED (measured 1 epoch on "
                         f"{data['train']:,} of {data['full_train']:,} training images: "
                         f"{train_s:.1f} s train + {val_s:.1f} s validation on "
-                        f"{data['validation']:,}; scaled linearly), so "
+                        f"{data['validation']:,}; the training part scaled linearly; a first epoch, so "
+                        f"warm-up included), so "
                         f"{r.get('recipe_epochs')} epochs ≈ {total_h:.1f} h")
             ests = {fw: [probe_estimate(r)[0] for r in sel.get(fw, [])] for fw in FRAMEWORKS}
             rows.append([model, BOOK[model], "not run", "not run", "-",
@@ -272,7 +286,9 @@ def _document(headers, rows, notes, commands, records, records_dir):
         "median over seeds; in brackets the fastest single epoch of any seed (the least disturbed "
         "by other processes). Same span in both frameworks, same threads. Each record keeps every "
         "epoch's time and the load average at its start and end. time ours/PyTorch: ratio of the "
-        "medians.",
+        "medians (in brackets: of the fastest epochs); below 1 means cudnn_lite is faster.",
+        "- cudnn_lite: the installed build (each record keeps its build info); 'commits' are the "
+        "repository HEADs when the runs started (other engineers committed meanwhile).",
         "- PyTorch: benchmarks/torch_recipes.py (same architecture, glorot_uniform/zero init, "
         "Keras 3 Adam/RMSprop rules, Keras's clipped losses, same batches in the same order); "
         "different initial weights and dropout masks for the same seed.",

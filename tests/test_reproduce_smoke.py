@@ -120,7 +120,7 @@ def test_make_results_table_synthetic(tmp_path):
     assert set(lines) == set(table.NETWORKS)
     blobs = lines["blobs_mlp"]
     assert "0.8500 ± 0.0100 (n=3)" in blobs and "0.8400 ± 0.0100 (n=3)" in blobs
-    assert "+1.00" in blobs and "10.0 ms (fastest 10.0 ms)" in blobs and "20.0 ms" in blobs and "| 0.50 |" in blobs
+    assert "+1.00" in blobs and "10.0 ms (fastest 10.0 ms)" in blobs and "20.0 ms" in blobs and "| 0.50 (fastest: 0.50) |" in blobs
     assert "0.1000" not in text  # the quick record is ignored
     assert "2 (recipe: 10)" in lines["mnist_cnn"] and "30.00 s (fastest 30.00 s)" in lines["mnist_cnn"]
     assert "no torch record" in text
