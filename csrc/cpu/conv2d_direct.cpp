@@ -64,8 +64,9 @@ static inline vec vleaky(vec v, float alpha) {
   const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
   return _mm512_mask_blend_ps(pos, _mm512_mul_ps(_mm512_set1_ps(alpha), v), v);
 }
-constexpr int kFwdPixels[3] = {0, 16, 12};  // max P for KV = 1, 2 (of 32 zmm)
-constexpr int kBwfRows[3] = {0, 24, 12};    // max M for KV = 1, 2
+constexpr int kMaxKV = 4;
+constexpr int kFwdPixels[5] = {0, 16, 12, 0, 6};  // max P for KV = 1, 2, 4 (of 32 zmm)
+constexpr int kBwfRows[5] = {0, 24, 12, 0, 6};    // max M for KV = 1, 2, 4
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int kL = 8;
 using vec = __m256;
@@ -85,8 +86,9 @@ static inline vec vleaky(vec v, float alpha) {
   const vec pos = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ);
   return _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), v), v, pos);
 }
-constexpr int kFwdPixels[3] = {0, 12, 6};  // of 16 ymm
-constexpr int kBwfRows[3] = {0, 12, 6};
+constexpr int kMaxKV = 2;
+constexpr int kFwdPixels[5] = {0, 12, 6, 0, 0};  // of 16 ymm
+constexpr int kBwfRows[5] = {0, 12, 6, 0, 0};
 #else
 constexpr int kL = 1;
 using vec = float;
@@ -102,8 +104,9 @@ static inline vec vfma(vec a, vec b, vec c) { return a * b + c; }
 static inline vec vadd(vec a, vec b) { return a + b; }
 static inline vec vrelu(vec v) { return v > 0.0f ? v : 0.0f; }
 static inline vec vleaky(vec v, float alpha) { return v > 0.0f ? v : alpha * v; }
-constexpr int kFwdPixels[3] = {0, 8, 4};
-constexpr int kBwfRows[3] = {0, 8, 4};
+constexpr int kMaxKV = 2;
+constexpr int kFwdPixels[5] = {0, 8, 4, 0, 0};
+constexpr int kBwfRows[5] = {0, 8, 4, 0, 0};
 #endif
 
 inline int max_threads() {
@@ -152,9 +155,10 @@ void gather_runs(const Conv2dDesc& d, const float* src, int64_t npx, float* col)
 }
 
 // Where a kernel finds its inputs: pixel q's run for kernel row ky starts at
-// x + q * ps + ky * ys and is J floats long; nky kernel rows.
+// x + q * ps + ky * ys and is J floats long; nky kernel rows. The kernel's rows
+// for kernel row ky start wys rows after those of ky = 0.
 struct Source {
-  int64_t ps, nky, ys, J;
+  int64_t ps, nky, ys, J, wys;
 };
 
 // ------------------------------------------------------------- forward
@@ -165,29 +169,41 @@ struct FwdEpilogue {
   float alpha;
 };
 
-// y (P pixels, ldy apart; nk valid channels of this block) = epilogue of
-// sum over ky, j of x[q*ps + ky*ys + j] * w[(ky*J + j) * KB + lane].
-// w is this block of the packed kernel, (T, KB).
+// For P pixels (y rows ldy apart; nk valid channels of this block):
+//   acc = (first ? 0 : y) + sum over ky, j of x[q*ps + ky*ys + j] * w[(ky*wys + j) * KB + lane]
+//   y = last ? epilogue(acc) : acc
+// w is this block's slice of the packed kernel, rows of KB floats.
 template <int KV, int P>
-void fwd_tile(const float* __restrict x, const Source& s, const float* __restrict w,
-              float* __restrict y, int64_t ldy, int nk, const FwdEpilogue& ep) {
+void fwd_tile(const float* const* xq, int64_t xoff, const Source& s, const float* __restrict w,
+              float* __restrict y, int64_t ldy, int nk, bool first, bool last,
+              const FwdEpilogue& ep) {
   constexpr int KB = KV * kL;
   vec acc[P][KV];
+  if (first) {
 #pragma GCC unroll 32
-  for (int q = 0; q < P; ++q)
+    for (int q = 0; q < P; ++q)
 #pragma GCC unroll 4
-    for (int v = 0; v < KV; ++v) acc[q][v] = vzero();
-  const int64_t ps = s.ps, J = s.J;
+      for (int v = 0; v < KV; ++v) acc[q][v] = vzero();
+  } else {
+#pragma GCC unroll 32
+    for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+      for (int v = 0; v < KV; ++v)
+        acc[q][v] = nk == KB ? vload(y + q * ldy + v * kL) : vload_n(y + q * ldy + v * kL, nk - v * kL);
+  }
+  const int64_t J = s.J;
   for (int64_t ky = 0; ky < s.nky; ++ky) {
-    const float* xk = x + ky * s.ys;
-    const float* wk = w + ky * J * KB;
+    const float* xk[P];
+#pragma GCC unroll 32
+    for (int q = 0; q < P; ++q) xk[q] = xq[q] + xoff + ky * s.ys;
+    const float* wk = w + ky * s.wys * KB;
     for (int64_t j = 0; j < J; ++j) {
       vec wv[KV];
 #pragma GCC unroll 4
       for (int v = 0; v < KV; ++v) wv[v] = vload(wk + j * KB + v * kL);
 #pragma GCC unroll 32
       for (int q = 0; q < P; ++q) {
-        const vec b = vbcast(xk + q * ps + j);
+        const vec b = vbcast(xk[q] + j);
 #pragma GCC unroll 4
         for (int v = 0; v < KV; ++v) acc[q][v] = vfma(b, wv[v], acc[q][v]);
       }
@@ -195,34 +211,56 @@ void fwd_tile(const float* __restrict x, const Source& s, const float* __restric
   }
   vec bias[KV];
 #pragma GCC unroll 4
-  for (int v = 0; v < KV; ++v) bias[v] = ep.bias ? vload(ep.bias + v * kL) : vzero();
-  const bool vector_act = ep.act == Activation::linear || ep.act == Activation::relu ||
-                          ep.act == Activation::leaky_relu;
+  for (int v = 0; v < KV; ++v) bias[v] = last && ep.bias ? vload(ep.bias + v * kL) : vzero();
+  const Activation act = last ? ep.act : Activation::linear;
+  const bool add_bias = last && ep.bias;
+  const bool vector_act =
+      act == Activation::linear || act == Activation::relu || act == Activation::leaky_relu;
 #pragma GCC unroll 32
   for (int q = 0; q < P; ++q) {
     float* yq = y + q * ldy;
 #pragma GCC unroll 4
     for (int v = 0; v < KV; ++v) {
-      vec r = ep.bias ? vadd(acc[q][v], bias[v]) : acc[q][v];
-      if (ep.act == Activation::relu) r = vrelu(r);
-      else if (ep.act == Activation::leaky_relu) r = vleaky(r, ep.alpha);
+      vec r = add_bias ? vadd(acc[q][v], bias[v]) : acc[q][v];
+      if (act == Activation::relu) r = vrelu(r);
+      else if (act == Activation::leaky_relu) r = vleaky(r, ep.alpha);
       if (nk == KB) vstore(yq + v * kL, r);
       else if (nk > v * kL) vstore_n(yq + v * kL, r, nk - v * kL);
     }
-    if (!vector_act) apply_epilogue_row(yq, nk, nullptr, ep.act, ep.alpha);
+    if (!vector_act) apply_epilogue_row(yq, nk, nullptr, act, ep.alpha);
   }
 }
 
 // fwd_tile for np pixels, 1 <= np <= P.
 template <int KV, int P = kFwdPixels[KV]>
-void fwd_tile_n(int np, const float* x, const Source& s, const float* w, float* y, int64_t ldy,
-                int nk, const FwdEpilogue& ep) {
+void fwd_tile_n(int np, const float* const* xq, int64_t xoff, const Source& s, const float* w, float* y, int64_t ldy,
+                int nk, bool first, bool last, const FwdEpilogue& ep) {
   if constexpr (P >= 1) {
     if (np == P)
-      fwd_tile<KV, P>(x, s, w, y, ldy, nk, ep);
+      fwd_tile<KV, P>(xq, xoff, s, w, y, ldy, nk, first, last, ep);
     else
-      fwd_tile_n<KV, P - 1>(np, x, s, w, y, ldy, nk, ep);
+      fwd_tile_n<KV, P - 1>(np, xq, xoff, s, w, y, ldy, nk, first, last, ep);
   }
+}
+
+// A slice of the reduction (kernel rows ky0 .. ky0+nky-1, run floats j0 .. j0+J-1)
+// whose kernel block (nky * J rows of KB floats) stays in L1 while it is
+// applied to every pixel tile of a group of output rows.
+struct Chunk {
+  int64_t ky0, nky, j0, J;
+};
+
+std::vector<Chunk> make_chunks(int64_t nky, int64_t J, int64_t max_rows) {
+  std::vector<Chunk> chunks;
+  if (J <= max_rows) {
+    const int64_t g = std::max<int64_t>(1, max_rows / J);  // kernel rows per chunk
+    for (int64_t ky = 0; ky < nky; ky += g) chunks.push_back({ky, std::min(g, nky - ky), 0, J});
+  } else {
+    const int64_t pieces = (J + max_rows - 1) / max_rows, len = (J + pieces - 1) / pieces;
+    for (int64_t ky = 0; ky < nky; ++ky)
+      for (int64_t j0 = 0; j0 < J; j0 += len) chunks.push_back({ky, 1, j0, std::min(len, J - j0)});
+  }
+  return chunks;
 }
 
 template <int KV>
@@ -246,10 +284,12 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
   const bool gathered = use_gathered_runs(d);
   const int64_t hp = d.h + d.pad_top + d.pad_bottom, wp = d.w + d.pad_left + d.pad_right;
   const int64_t xrow = wp * c, rows = d.n * d.out_h;
-  // pixel tiles of one output row: as few as possible, near-equal sizes
-  const int64_t ntiles = (d.out_w + kFwdPixels[KV] - 1) / kFwdPixels[KV];
-  const int64_t P = (d.out_w + ntiles - 1) / ntiles;
+  const int64_t J = gathered ? T : d.kw * c, nky = gathered ? 1 : d.kh;
+  const std::vector<Chunk> chunks = make_chunks(nky, J, 24576 / (KB * 4));  // 24 KiB of kernel
+  // output rows per group: about 256 pixels (x, y of a group stay in L2)
+  const int64_t group = std::max<int64_t>(1, 256 / d.out_w);
   const int parts = static_cast<int>(std::min<int64_t>(max_threads(), rows));
+  (void)parts;  // unused without OpenMP
 #ifdef _OPENMP
 #pragma omp parallel num_threads(parts) if (parts > 1)
 #endif
@@ -262,32 +302,53 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
     int64_t r0, r1;
     split(rows, t, nt, &r0, &r1);
     float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(hp * xrow));
-    float* col = gathered ? gemm::thread_buffer(gemm::kSlotPackA, static_cast<size_t>(d.out_w * T))
+    float* col = gathered ? gemm::thread_buffer(gemm::kSlotPackA,
+                                                static_cast<size_t>(group * d.out_w * T))
                           : nullptr;
+    std::vector<const float*> px(static_cast<size_t>(group * d.out_w));  // per pixel: its source
     int64_t padded_image = -1;
-    for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t r = r0; r < r1;) {
       const int64_t b = r / d.out_h, oy = r % d.out_h;
+      const int64_t nrows = std::min({group, r1 - r, d.out_h - oy});  // same image
       if (b != padded_image) {
         pad_image(d, x + b * d.h * d.w * c, xpad);
         padded_image = b;
       }
       const float* src = xpad + oy * d.stride_h * xrow;
-      Source s{d.stride_w * c, d.kh, xrow, d.kw * c};
-      if (gathered) {
-        gather_runs(d, src, d.out_w, col);
-        src = col;
-        s = Source{T, 1, 0, T};
+      float* yg = y + r * d.out_w * k;
+      Source s{d.stride_w * c, 0, xrow, 0, J};
+      if (gathered) {  // one run of T per pixel
+        for (int64_t i = 0; i < nrows; ++i)
+          gather_runs(d, src + i * d.stride_h * xrow, d.out_w, col + i * d.out_w * T);
+        s.ys = 0;
       }
-      float* yrow = y + r * d.out_w * k;
+      const int64_t npx = nrows * d.out_w;
+      for (int64_t i = 0; i < nrows; ++i)
+        for (int64_t ox = 0; ox < d.out_w; ++ox)
+          px[static_cast<size_t>(i * d.out_w + ox)] =
+              gathered ? col + (i * d.out_w + ox) * T : src + i * d.stride_h * xrow + ox * s.ps;
+      // pixel tiles (consecutive pixels, across rows): near-equal sizes
+      const int64_t ntiles = (npx + kFwdPixels[KV] - 1) / kFwdPixels[KV];
+      const int64_t P = (npx + ntiles - 1) / ntiles;
       for (int64_t kb = 0; kb < nkb; ++kb) {
         const int nk = static_cast<int>(std::min(KB, k - kb * KB));
         const FwdEpilogue fe{ep.bias ? bias.data() + kb * KB : nullptr, ep.act, ep.alpha};
-        const float* wb = wpk.data() + kb * T * KB;
-        for (int64_t ox0 = 0; ox0 < d.out_w; ox0 += P) {
-          const int np = static_cast<int>(std::min(P, d.out_w - ox0));
-          fwd_tile_n<KV>(np, src + ox0 * s.ps, s, wb, yrow + ox0 * k + kb * KB, k, nk, fe);
+        for (size_t ci = 0; ci < chunks.size(); ++ci) {
+          const Chunk& ch = chunks[ci];
+          const bool first = ci == 0, last = ci + 1 == chunks.size();
+          Source sc = s;
+          sc.nky = ch.nky;
+          sc.J = ch.J;
+          const float* wc = wpk.data() + (kb * T + ch.ky0 * J + ch.j0) * KB;
+          const int64_t xoff = ch.ky0 * s.ys + ch.j0;
+          for (int64_t q0 = 0; q0 < npx; q0 += P) {
+            const int np = static_cast<int>(std::min(P, npx - q0));
+            fwd_tile_n<KV>(np, px.data() + q0, xoff, sc, wc, yg + q0 * k + kb * KB, k, nk, first,
+                           last, fe);
+          }
         }
       }
+      r += nrows;
     }
   }
 }
@@ -435,7 +496,9 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
 void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
                            const Epilogue& ep, float* y) {
   if (d.n * d.out_h * d.out_w == 0) return;
-  if (d.k > kL)
+  if (kMaxKV >= 4 && d.k > 2 * kL)
+    forward_impl<kMaxKV>(d, x, w, ep, y);
+  else if (d.k > kL)
     forward_impl<2>(d, x, w, ep, y);
   else
     forward_impl<1>(d, x, w, ep, y);
@@ -447,7 +510,9 @@ void conv2d_backward_filter_direct(const Conv2dDesc& d, const float* x, const fl
     std::memset(dw, 0, sizeof(float) * static_cast<size_t>(d.kh * d.kw * d.c * d.k));
     return;
   }
-  if (d.k > kL)
+  if (kMaxKV >= 4 && d.k > 2 * kL)
+    backward_filter_impl<kMaxKV>(d, x, dy, dw);
+  else if (d.k > kL)
     backward_filter_impl<2>(d, x, dy, dw);
   else
     backward_filter_impl<1>(d, x, dy, dw);
