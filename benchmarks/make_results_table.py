@@ -53,9 +53,7 @@ MODEL_NOTES = {
 
 # why a network has no record at all (shown only when that is the case)
 NOT_RUN_REASON = {
-    "mnist_cnn_dropout": "not run in this session (2-core CPU shared with other engineers; the "
-                         "session ran mnist_mlp and mnist_cnn only); costs about what mnist_cnn "
-                         "costs per epoch",
+    "mnist_cnn_dropout": "not run (no record); costs about what mnist_cnn costs per epoch",
     "cifar10_cnn": "not run: 100 epochs of 45,000 images is too long for this 2-core CPU",
     "cifar10_improved": "not run: 125 epochs with augmentation is GPU work (book: ~3 h on a "
                         "Colab GPU); this session was CPU-only and probed cifar10_cnn's cost only",
