@@ -7,7 +7,11 @@ or TypeError/ValueError; nothing here allocates more than a few MB.
 """
 from __future__ import annotations
 
+import functools
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -19,6 +23,24 @@ from cudnn_lite import _C
 
 BIG = 2**31  # past int32
 F = np.float32
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def isolated(test):
+    """Run the test's body in a child interpreter, so that a crash (abort, segfault, an
+    uncaught C++ exception in an OpenMP region) fails this test only, with the child's stderr
+    (and any sanitizer report) in the failure message, instead of killing the test run."""
+    @functools.wraps(test)
+    def wrapper():
+        if os.environ.get("CUDNN_LITE_ISOLATED_TEST") == test.__name__:
+            return test()
+        env = dict(os.environ, CUDNN_LITE_ISOLATED_TEST=test.__name__,
+                   PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        r = subprocess.run([sys.executable, "-c", f"import test_hostile_inputs as t; t.{test.__name__}()"],
+                           cwd=TESTS_DIR, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (f"{test.__name__} failed or crashed in a child process (exit status "
+                                   f"{r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-6000:]}")
+    return wrapper
 
 
 def f(*shape, seed=0, lo=0.1, hi=0.9):
@@ -156,6 +178,7 @@ def test_unknown_enum_ids(act):
 
 # ------------------------------------------------- 64-bit index arithmetic
 
+@isolated
 def test_conv_index_arithmetic_is_64_bit():
     # strides and paddings of 2**31: every offset the kernels compute overflows int32.
     # The one window that touches the input is the centre one (rows/cols 0..2).
@@ -182,6 +205,7 @@ def test_conv_index_arithmetic_is_64_bit():
     np.testing.assert_array_equal(dw[..., 0, 1], x[0, :3, :3, 0])
 
 
+@isolated
 def test_pool_index_arithmetic_is_64_bit():
     x = np.arange(1, 17, dtype=F).reshape(1, 4, 4, 1)
     geo = (3, 3, BIG, BIG, BIG, BIG, BIG, BIG)
@@ -204,6 +228,7 @@ def test_pool_index_arithmetic_is_64_bit():
     np.testing.assert_array_equal(yw.ravel(), [2.5, 6.5, 10.5, 14.5])
 
 
+@isolated
 def test_zero_size_arrays_with_huge_other_dims():
     # element counts past 2**32 in the other dimensions, but no data: no allocation, no kernel work
     h = w = 2**16 + 3
@@ -263,6 +288,7 @@ def test_zero_stride_output_is_rejected():
         _C.activation_forward(f(4, 4), out, 0, 0.0)
 
 
+@isolated
 def test_huge_padding_does_not_overflow_the_descriptor():
     """BUG (csrc/cudnn_lite.h window_output_size): `in + pad_before + pad_after` is computed in
     int64 without an overflow check, so pads near 2**62 wrap around (signed overflow: undefined
