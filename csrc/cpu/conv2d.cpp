@@ -8,6 +8,9 @@
 // The im2col matrix is never stored: the GEMM driver's A (forward) or B
 // (backward filter) packer gathers its rows from x straight into the packed
 // micro-panels.
+// Non-pointwise convolutions now run as direct NHWC kernels instead
+// (conv2d_direct.cpp, see use_direct); the implicit-GEMM packers below stay as
+// the general fallback and serve backward data with stride > 1 or few channels.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>

@@ -117,6 +117,8 @@ inline int max_threads() {
 #endif
 }
 
+constexpr int64_t kChunkBytes = 24576;  // kernel bytes per forward reduction chunk (L1)
+
 // Contiguous share [*r0, *r1) of `rows` items for part t of parts.
 inline void split(int64_t rows, int t, int parts, int64_t* r0, int64_t* r1) {
   *r0 = rows * t / parts;
@@ -285,7 +287,7 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
   const int64_t hp = d.h + d.pad_top + d.pad_bottom, wp = d.w + d.pad_left + d.pad_right;
   const int64_t xrow = wp * c, rows = d.n * d.out_h;
   const int64_t J = gathered ? T : d.kw * c, nky = gathered ? 1 : d.kh;
-  const std::vector<Chunk> chunks = make_chunks(nky, J, 24576 / (KB * 4));  // 24 KiB of kernel
+  const std::vector<Chunk> chunks = make_chunks(nky, J, kChunkBytes / (KB * 4));
   // output rows per group: about 256 pixels (x, y of a group stay in L2)
   const int64_t group = std::max<int64_t>(1, 256 / d.out_w);
   const int parts = static_cast<int>(std::min<int64_t>(max_threads(), rows));
