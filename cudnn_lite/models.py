@@ -297,16 +297,21 @@ class Sequential:
             positions = [int(line_length * p) for p in positions]
 
         def row(fields):
-            line = ""
-            for col, text in enumerate(fields):
-                start = positions[col - 1] if col else 0
-                space = 2 if col != len(positions) - 1 else 0
-                text = str(text)[: positions[col] - start - space]
-                if col == 0:
-                    line += " "
-                line += text + " " * space
-                line += " " * (positions[col] - len(line))
-            print_fn(line)
+            # Keras 2's print_row: text too long for its column goes on to the next line(s)
+            # (never truncated), e.g. "batch_normalization (BatchN" then "ormalization)".
+            left = [str(text) for text in fields]
+            while any(left):
+                line = ""
+                for col in range(len(left)):
+                    start = positions[col - 1] if col else 0
+                    space = 2 if col != len(positions) - 1 else 0
+                    cutoff = positions[col] - start - space - (1 if col != len(positions) - 1 else 0)
+                    if col == 0:
+                        line += " "
+                    line += left[col][:cutoff] + " " * space
+                    left[col] = left[col][cutoff:]
+                    line += " " * (positions[col] - len(line))
+                print_fn(line)
 
         print_fn(f'Model: "{self.name}"')
         print_fn("_" * line_length)
