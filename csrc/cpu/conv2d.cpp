@@ -187,8 +187,15 @@ struct Im2colPackB {
 // Which convolutions run as direct NHWC kernels (conv2d_direct.cpp) rather than
 // as implicit GEMM: every non-pointwise one (measured faster on all the
 // textbook shapes, see the commit messages); 1x1 stride-1 unpadded
-// convolutions are plain GEMMs.
-inline bool use_direct(const Conv2dDesc& d) { return !is_pointwise(d); }
+// convolutions are plain GEMMs. The direct kernels copy one zero-padded image
+// per thread, so absurd paddings (or images over 64 MiB padded) take the
+// implicit-GEMM path, which never materialises the padding.
+inline bool padded_image_fits(const Conv2dDesc& d) {
+  const int64_t hp = d.h + d.pad_top + d.pad_bottom, wp = d.w + d.pad_left + d.pad_right;
+  const int64_t limit = int64_t(1) << 24;  // floats per thread buffer
+  return wp <= limit && hp <= limit / wp && hp * wp <= limit / d.c;  // no overflow: terms < 2^42
+}
+inline bool use_direct(const Conv2dDesc& d) { return !is_pointwise(d) && padded_image_fits(d); }
 
 }  // namespace
 

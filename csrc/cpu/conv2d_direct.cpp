@@ -57,8 +57,8 @@ static inline void vstore_n(float* p, vec v, int n) { _mm512_mask_storeu_ps(p, l
 static inline vec vbcast(const float* p) { return _mm512_set1_ps(*p); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
 static inline vec vadd(vec a, vec b) { return _mm512_add_ps(a, b); }
-static inline vec vrelu(vec v) {  // v > 0 ? v : 0 (NaN -> 0)
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+static inline vec vrelu(vec v) {  // v > 0 ? v : 0, NaN stays NaN (not v <= 0, unordered)
+  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
 }
 static inline vec vleaky(vec v, float alpha) {
   const __mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
@@ -81,7 +81,8 @@ static inline void vstore_n(float* p, vec v, int n) { _mm256_maskstore_ps(p, lan
 static inline vec vbcast(const float* p) { return _mm256_broadcast_ss(p); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec vadd(vec a, vec b) { return _mm256_add_ps(a, b); }
-static inline vec vrelu(vec v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+// max returns its second operand when one is NaN: NaN stays NaN
+static inline vec vrelu(vec v) { return _mm256_max_ps(_mm256_setzero_ps(), v); }
 static inline vec vleaky(vec v, float alpha) {
   const vec pos = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ);
   return _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), v), v, pos);
@@ -102,7 +103,7 @@ static inline void vstore_n(float* p, vec v, int n) {
 static inline vec vbcast(const float* p) { return *p; }
 static inline vec vfma(vec a, vec b, vec c) { return a * b + c; }
 static inline vec vadd(vec a, vec b) { return a + b; }
-static inline vec vrelu(vec v) { return v > 0.0f ? v : 0.0f; }
+static inline vec vrelu(vec v) { return v > 0.0f ? v : (v != v ? v : 0.0f); }
 static inline vec vleaky(vec v, float alpha) { return v > 0.0f ? v : alpha * v; }
 constexpr int kMaxKV = 2;
 constexpr int kFwdPixels[5] = {0, 8, 4, 0, 0};
