@@ -237,6 +237,13 @@ def _time_calls(fn: Callable[[], object], number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
+# Pause before each timed repeat, so that the previous implementation's idle worker
+# threads have stopped spinning: OpenBLAS threads spin ~0.1 s after a call and GNU OpenMP
+# threads for a while too; on 2 cores a spinning neighbour halves the next library's speed
+# (seen: our sgemm at 2 threads read 0.4-0.7x NumPy interleaved, 1.5-2x NumPy's number alone).
+SETTLE_SECONDS = 0.15
+
+
 def compare(impls: Dict[str, Callable[[], object]], *, repeats: int = 7, warmup: int = 1,
             min_time: float = 0.05, number: Optional[Dict[str, int]] = None,
             max_number: int = 10_000) -> Dict[str, dict]:
@@ -265,6 +272,8 @@ def compare(impls: Dict[str, Callable[[], object]], *, repeats: int = 7, warmup:
     for r in range(repeats):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
+            if len(names) > 1 and SETTLE_SECONDS > 0:
+                time.sleep(SETTLE_SECONDS)
             times[name].append(_time_calls(impls[name], calls[name]))
     return {name: summarize(times[name], calls[name]) for name in names}
 
@@ -295,8 +304,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def timing_options(args, repeats=7, warmup=2, min_time=0.1) -> dict:
+    global SETTLE_SECONDS
     if args.quick:
         repeats, warmup, min_time = 1, 1, 0.0
+        SETTLE_SECONDS = 0.0  # smoke runs measure nothing
     return {"repeats": args.repeats or repeats,
             "warmup": args.warmup if args.warmup is not None else warmup,
             "min_time": args.min_time if args.min_time is not None else min_time}
