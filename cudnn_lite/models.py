@@ -133,7 +133,8 @@ def _host_float32(a, name):
         what = f"dtype {arr.dtype}"
         if arr.dtype.kind not in "biufO":  # complex, strings, bytes, records, datetimes
             raise TypeError(what)
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        with np.errstate(over="ignore"):  # values beyond float32 become inf: _check_finite names them
+            return np.ascontiguousarray(arr, dtype=np.float32)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: expected an array of numbers (bool, int or float), got {what}") from None
 
