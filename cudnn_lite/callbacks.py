@@ -351,20 +351,33 @@ class ModelCheckpoint(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch (or epoch) loss is NaN or infinite."""
+    """Stop training as soon as a batch (or epoch) loss is NaN or infinite.
 
-    def __init__(self):
+    The batch logs' ``loss`` is the running mean over the epoch's batches so far,
+    so a NaN or Inf in any batch stays in it until the epoch ends. On the CPU
+    (host numbers) it is checked after every batch, as in Keras. On the GPU the
+    value is a device scalar and reading it would stall the pipeline once per
+    batch; it is read every ``device_check_every`` batches instead (and at every
+    epoch end), so training stops at most ``device_check_every - 1`` batches
+    after the first invalid one (the weights are NaN from that batch on either
+    way). ``device_check_every=1`` restores the per-batch check.
+    """
+
+    def __init__(self, device_check_every=50):
         super().__init__()
+        if isinstance(device_check_every, bool) or not isinstance(device_check_every, int) \
+                or device_check_every < 1:
+            raise ValueError(f"device_check_every: expected a positive int, got {device_check_every!r}")
+        self.device_check_every = device_check_every
         self.terminated_at = None  # (epoch, batch) where it stopped, or None
         self._epoch = 0
+        self._device_batches = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        self._device_batches = 0
 
-    def _check(self, where, logs):
-        loss = (logs or {}).get("loss")
-        if loss is None:
-            return
+    def _check(self, where, loss):
         loss = _scalar(loss)
         if isinstance(loss, float) and not math.isfinite(loss):
             print(f"{where}: Invalid loss ({loss}), terminating training. Lower the learning "
@@ -374,11 +387,19 @@ class TerminateOnNaN(Callback):
                 self.model.stop_training = True
 
     def on_train_batch_end(self, batch, logs=None):
-        self._check(f"Batch {batch}", logs)
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        if hasattr(loss, "__cuda_array_interface__"):  # a device scalar: read it only now and then
+            self._device_batches += 1
+            if self._device_batches % self.device_check_every:
+                return
+        self._check(f"Batch {batch}", loss)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.terminated_at is None:
-            self._check(f"Epoch {epoch + 1}", logs)
+        loss = (logs or {}).get("loss")
+        if self.terminated_at is None and loss is not None:
+            self._check(f"Epoch {epoch + 1}", loss)
 
 
 class LearningCurve(Callback):

@@ -191,6 +191,52 @@ def test_terminate_on_nan(capsys):
     assert m2.stop_training
 
 
+class FakeDeviceScalar:
+    """Stands in for a CuPy 0-d array: has __cuda_array_interface__, counts host reads."""
+    reads = 0
+
+    def __init__(self, value):
+        self.value = value
+        self.__cuda_array_interface__ = {"shape": (), "typestr": "<f8", "data": (0, True), "version": 3}
+
+    def __float__(self):
+        FakeDeviceScalar.reads += 1
+        return float(self.value)
+
+
+def test_terminate_on_nan_reads_device_losses_only_every_n_batches(capsys):
+    t = callbacks.TerminateOnNaN(device_check_every=4)
+    model = FakeModel()
+    t.set_model(model)
+    t.on_train_begin()
+    t.on_epoch_begin(0)
+    FakeDeviceScalar.reads = 0
+    for b in range(3):
+        t.on_train_batch_end(b, {"loss": FakeDeviceScalar(0.5)})
+    assert FakeDeviceScalar.reads == 0  # no device->host read (no stall) for batches 0..2
+    t.on_train_batch_end(3, {"loss": FakeDeviceScalar(0.5)})
+    assert FakeDeviceScalar.reads == 1 and not model.stop_training
+    # the running mean carries a NaN of batch 5 until the check at batch 7
+    for b in range(4, 7):
+        t.on_train_batch_end(b, {"loss": FakeDeviceScalar(float("nan") if b >= 5 else 0.5)})
+    assert not model.stop_training and FakeDeviceScalar.reads == 1
+    t.on_train_batch_end(7, {"loss": FakeDeviceScalar(float("nan"))})
+    assert model.stop_training and t.terminated_at == (0, "Batch 7")
+    assert "Invalid loss" in capsys.readouterr().err
+    # the epoch end always checks (a NaN in the last batches is not missed)
+    t2 = callbacks.TerminateOnNaN(device_check_every=100)
+    m2 = FakeModel()
+    t2.set_model(m2)
+    t2.on_epoch_begin(0)
+    t2.on_train_batch_end(0, {"loss": FakeDeviceScalar(float("inf"))})
+    assert not m2.stop_training
+    t2.on_epoch_end(0, {"loss": FakeDeviceScalar(float("inf"))})
+    assert m2.stop_training
+    for bad in (0, -1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="device_check_every"):
+            callbacks.TerminateOnNaN(device_check_every=bad)
+
+
 def test_csv_logger(tmp_path):
     path = tmp_path / "log.csv"
     run(callbacks.CSVLogger(str(path)), [1.0, 0.5], extra={"loss": 2.0})
