@@ -255,6 +255,12 @@ struct Error : std::runtime_error {
 int device_count();            // 0 when no driver or no device (never throws)
 std::string runtime_version(); // e.g. "13.0"
 void synchronize();
+// The device ordinal a pointer's memory belongs to (device, managed or pinned host memory);
+// -1 for ordinary host memory that CUDA does not know. Throws Error on a driver error.
+int pointer_device(const void* p);
+int current_device();
+// Make `stream` wait (on the device, no host sync) for the work queued so far on `producer`.
+void stream_wait(void* stream, void* producer);
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta,

@@ -68,6 +68,28 @@ Tensor cuda_tensor(py::handle obj, const char* name, bool writable) {
   py::tuple data = cai["data"];
   if (writable && data[1].cast<bool>()) value_error(std::string(name) + ": output array is read-only");
   t.data = reinterpret_cast<float*>(data[0].cast<uintptr_t>());
+  if (t.data != nullptr) {  // an empty array may have no allocation at all
+    const int where = cuda::pointer_device(t.data), current = cuda::current_device();
+    if (where < 0)
+      value_error(std::string(name) + ": its __cuda_array_interface__ points to host memory, "
+                  "not GPU memory; pass a NumPy array for the CPU or a cupy.ndarray");
+    if (where != current)
+      value_error(std::string(name) + ": lives on GPU " + std::to_string(where) +
+                  ", but the current CUDA device is GPU " + std::to_string(current) +
+                  "; run the op inside `with cupy.cuda.Device(" + std::to_string(where) +
+                  "):` or copy the array there");
+    // __cuda_array_interface__ v3: the producer's stream (None: already synchronised). The
+    // kernels run on CuPy's current stream; when that differs, it waits for the producer on
+    // the device. 1 and 0 both name the legacy default stream.
+    if (cai.contains("stream") && !cai["stream"].is_none()) {
+      uintptr_t producer = cai["stream"].cast<uintptr_t>();
+      uintptr_t consumer = reinterpret_cast<uintptr_t>(current_stream());
+      if (producer == 0) producer = 1;
+      if (consumer == 0) consumer = 1;
+      if (producer != consumer)
+        cuda::stream_wait(reinterpret_cast<void*>(consumer), reinterpret_cast<void*>(producer));
+    }
+  }
   return t;
 #endif
 }

@@ -4,7 +4,9 @@
 // A NumPy array runs on the CPU; an object with __cuda_array_interface__ (a
 // CuPy array) runs on the GPU. Either must be float32 and C-contiguous; outputs
 // must be writable; every failed check raises TypeError/ValueError naming the
-// argument, what was expected and what was given.
+// argument, what was expected and what was given. A GPU array must live on the
+// current CUDA device; when its __cuda_array_interface__ names another stream
+// than CuPy's current one, the kernels' stream waits for it (on the device).
 #pragma once
 
 #include <pybind11/numpy.h>

@@ -765,3 +765,40 @@ def test_bench_cuda_dry_run(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cases:" in proc.stdout and "conv2d_forward" in proc.stdout
     assert (tmp_path / "bench_cuda_plan.json").exists()
+
+
+# ------------------------------------------------- devices and streams of CuPy arrays
+
+def test_array_on_another_stream_is_waited_for(cp):
+    """An input produced on a busy non-blocking stream, used on another stream: the op's
+    stream waits for the producer (__cuda_array_interface__ v3 'stream'), so the result is
+    that of the finished input, not of a half-written one."""
+    rng = np.random.default_rng(11)
+    host = rng.standard_normal((4096, 257)).astype(np.float32)
+    producer, consumer = cp.cuda.Stream(non_blocking=True), cp.cuda.Stream(non_blocking=True)
+    with producer:
+        x = cp.asarray(host)
+        for _ in range(20):              # keep the producer busy
+            x = x * 1.0001
+        x_on_producer = x                # its __cuda_array_interface__ names the producer
+        cai = x_on_producer.__cuda_array_interface__
+    expected = host.astype(np.float64) * 1.0001 ** 20
+    with consumer:
+        y = cp.empty_like(x_on_producer)
+        # the interface is read inside the op call under the consumer stream; hand it the
+        # producer's dict explicitly, as a foreign library (e.g. PyTorch) would
+        class Foreign:
+            __cuda_array_interface__ = cai
+        package._C.activation_forward(Foreign(), y, ops.ACTIVATIONS["relu"], 0.0)
+        consumer.synchronize()
+    assert_close(cp.asnumpy(y), np.maximum(expected, 0), 1e-5, "relu of an array on another stream")
+
+
+def test_array_on_another_gpu_is_refused(cp):
+    if cp.cuda.runtime.getDeviceCount() < 2:
+        pytest.skip("needs two GPUs")
+    with cp.cuda.Device(1):
+        x = cp.ones((3, 4), dtype=cp.float32)
+    with cp.cuda.Device(0):
+        with pytest.raises(ValueError, match=r"x: lives on GPU 1, but the current CUDA device is GPU 0"):
+            ops.activation_forward(x, "relu")

@@ -32,5 +32,26 @@ std::string runtime_version() {
 
 void synchronize() { CUDA_CHECK(cudaDeviceSynchronize(), "synchronize"); }
 
+int pointer_device(const void* p) {
+  cudaPointerAttributes attr{};
+  CUDA_CHECK(cudaPointerGetAttributes(&attr, p), "pointer_device");
+  return attr.type == cudaMemoryTypeUnregistered ? -1 : attr.device;
+}
+
+int current_device() {
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device), "current_device");
+  return device;
+}
+
+void stream_wait(void* stream, void* producer) {
+  cudaEvent_t done = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "stream_wait");
+  cudaError_t err = cudaEventRecord(done, static_cast<cudaStream_t>(producer));
+  if (err == cudaSuccess) err = cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), done, 0);
+  (void)cudaEventDestroy(done);  // safe while pending: released when the event completes
+  CUDA_CHECK(err, "stream_wait");
+}
+
 }  // namespace cuda
 }  // namespace cudnn_lite
