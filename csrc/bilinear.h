@@ -56,7 +56,7 @@ struct AffineAxis {
 };
 
 CL_HOST_DEVICE AffineAxis affine_axis(float s, int64_t size, FillMode fill) {
-  s = fminf(fmaxf(s, -kAffineCoordLimit), kAffineCoordLimit);
+  s = s < -kAffineCoordLimit ? -kAffineCoordLimit : (s > kAffineCoordLimit ? kAffineCoordLimit : s);
   const float lo = floorf(s);
   const float f = s - lo;
   const int64_t i0 = static_cast<int64_t>(lo);
