@@ -114,6 +114,20 @@ enum class Loss : int {
 };
 constexpr float kLossEpsilon = 1e-7f;  // Keras backend epsilon
 
+// What an affine resampling reads for a tap outside the image (Keras's fill_mode;
+// scipy.ndimage's modes with the same names); the ids are cudnn_lite.ops.FILL_MODES.
+enum class FillMode : int {
+  nearest = 0,   // the edge pixel:            a a a a | a b c d | d d d d
+  constant = 1,  // the value cval:            k k k k | a b c d | k k k k
+  reflect = 2,   // half-sample symmetric:     d c b a | a b c d | d c b a
+  wrap = 3,      // periodic:                  a b c d | a b c d | a b c d
+};
+// Source coordinates are clamped to +-kAffineCoordLimit before the floor (beyond it the
+// float32 grid is coarser than a pixel anyway); a NaN coordinate gives NaN pixels.
+constexpr float kAffineCoordLimit = 1073741824.0f;  // 2^30
+// Images taller or wider than this have pixel indices that float32 cannot hold exactly.
+constexpr int64_t kAffineMaxExtent = int64_t(1) << 24;
+
 enum class Optimizer : int { sgd = 0, adagrad = 1, rmsprop = 2, adadelta = 3, adam = 4, nadam = 5 };
 
 // One optimizer step for one parameter array, Keras 3 update rules.
@@ -235,6 +249,20 @@ void dropout_forward(int64_t n, const float* x, float* y, float rate, uint64_t s
 void dropout_backward(int64_t n, const float* dy, float* dx, float rate, uint64_t seed,
                       uint64_t offset);
 
+// --- affine resampling of images (csrc/cpu/affine_transform.cpp)
+// x, y (n, h, w, c); matrices (n, 6), row i = (m0 .. m5) of image i. Output pixel
+// (r, col) of image i samples x[i] at
+//   src_r = fma(m1, col, fma(m0, r, m2)),  src_c = fma(m4, col, fma(m3, r, m5))
+// (scipy.ndimage.affine_transform's convention), bilinearly: with r0 = floor(src_r),
+// fr = src_r - r0 (c0, fc likewise), taps (r0 + dr, c0 + dc) weigh
+// (dr ? fr : 1 - fr) * (dc ? fc : 1 - fc); a tap outside the image reads what `fill`
+// says. Taps of weight exactly 0 are skipped and the sum is fma(weight, value, acc) from
+// acc = -0.0f in the order (0,0), (0,1), (1,0), (1,1), so identity and flip matrices
+// copy pixels exactly (Inf/NaN neighbours included) and CPU and CUDA agree bit for bit.
+// y must not overlap x or matrices.
+void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x,
+                      const float* matrices, FillMode fill, float cval, float* y);
+
 // --- optimizers (csrc/cpu/optimizer.cpp); in place on n elements
 // slot1/slot2 may be nullptr where the rule does not use them
 void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const float* grad,
@@ -310,6 +338,8 @@ void dropout_forward(int64_t n, const float* x, float* y, float rate, uint64_t s
                      uint64_t offset, void* stream);
 void dropout_backward(int64_t n, const float* dy, float* dx, float rate, uint64_t seed,
                       uint64_t offset, void* stream);
+void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x,
+                      const float* matrices, FillMode fill, float cval, float* y, void* stream);
 void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const float* grad,
                       float* slot1, float* slot2, void* stream);
 

@@ -139,6 +139,13 @@ def _host_float32(a, name):
         raise ValueError(f"{name}: expected an array of numbers (bool, int or float), got {what}") from None
 
 
+def _device_float32(xp, a, name):
+    """A GPU array as float32 and C-contiguous on its device (no copy when it already is)."""
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected an array of numbers (bool, int or float), got dtype {a.dtype}")
+    return xp.ascontiguousarray(a, dtype=np.float32)
+
+
 def _check_finite(a, name):
     """ValueError naming ``name`` if a host array holds NaN or Inf (checked once per fit/evaluate)."""
     if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size and not np.isfinite(a).all():
@@ -487,7 +494,12 @@ class Sequential:
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise ValueError("a generator must yield (x_batch, y_batch) tuples")
         x, y = item[0], item[1]
-        x = _host_float32(x, "x batch")
+        device = self.device or backend.get_device()
+        if device != "cpu" and hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
+            # already on the model's device (an augmenting flow on the GPU): no host round trip
+            x = _device_float32(backend.xp(device), x, "x batch")
+        else:
+            x = _host_float32(x, "x batch")
         self._ensure_built(x.shape)
         return self._to_dev(x), self._to_dev(self._targets(y, x.shape[0], "y batch"))
 

@@ -30,12 +30,14 @@ __all__ = [
     "batchnorm_forward_train", "batchnorm_forward_inference", "batchnorm_backward",
     "dropout_forward", "dropout_backward",
     "optimizer_update",
+    "FILL_MODES", "affine_transform",
 ]
 
 # names -> the enum values of csrc/cudnn_lite.h
 ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "step": 5}
 LOSSES = {"categorical_crossentropy": 0, "binary_crossentropy": 1, "mse": 2, "mae": 3}
 OPTIMIZERS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adadelta": 3, "adam": 4, "nadam": 5}
+FILL_MODES = {"nearest": 0, "constant": 1, "reflect": 2, "wrap": 3}
 
 
 # ----------------------------------------------------------------- helpers
@@ -486,3 +488,25 @@ def optimizer_update(kind, param, grad, slot1=None, slot2=None, *, lr, momentum=
                         float(rho), float(beta1), float(beta2), float(epsilon), float(l2),
                         float(c1), float(c2), float(c3))
     return param
+
+
+# ---------------------------------------------------------- image resampling
+
+def affine_transform(x, matrices, fill_mode="nearest", cval=0.0, out=None):
+    """Resample each image of ``x`` (n, h, w, c) through its affine map ``matrices[i]`` (n, 6).
+
+    Output pixel (r, col) of image i samples ``x[i]`` at
+    ``src_r = m0 r + m1 col + m2``, ``src_c = m3 r + m4 col + m5`` (the top two rows
+    of a 3x3 matrix in ``scipy.ndimage.affine_transform``'s convention), bilinearly;
+    ``fill_mode`` ('nearest', 'constant' with ``cval``, 'reflect', 'wrap') says what
+    lies outside the image. Identity, flip and integer-shift matrices copy pixels
+    exactly. ``out`` must not overlap ``x``. The exact rules are in csrc/cudnn_lite.h.
+    """
+    _arrays(x=x, matrices=matrices)
+    try:
+        mode = FILL_MODES[fill_mode]
+    except (KeyError, TypeError):
+        raise ValueError(f"fill_mode: expected one of {list(FILL_MODES)}, got {fill_mode!r}") from None
+    out = _out(out, x, x.shape)
+    _C.affine_transform(x, matrices, out, mode, float(cval))
+    return out

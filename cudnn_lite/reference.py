@@ -32,6 +32,14 @@ Semantics (Keras's, channels-last):
   (Philox4x32-10 of csrc/philox.h, re-implemented here in vectorised NumPy);
   kept elements are scaled by ``1 / (1 - rate)``. ``rate`` is rounded to float32
   before the comparison, as the C++ signature (``float rate``) does.
+* affine_transform: output pixel ``(r, col)`` of image ``i`` samples ``x[i]`` at
+  ``src_r = m0 r + m1 col + m2``, ``src_c = m3 r + m4 col + m5`` (``matrices`` is
+  ``(n, 6)``; scipy.ndimage.affine_transform's convention), clamped to ``+-2**30``;
+  bilinear: cells ``floor(src) + {0, 1}`` per axis with weights ``1 - f`` and ``f``; a
+  cell outside the image reads the edge ('nearest'), ``cval`` ('constant'), its
+  half-sample mirror ('reflect') or its periodic copy ('wrap'). Taps of weight exactly 0
+  are skipped (identity and flip matrices copy exactly, Inf/NaN neighbours included);
+  a NaN source coordinate gives NaN pixels.
 * optimizers: :func:`optimizer_update` returns NEW ``(param, slot1, slot2)``
   following the rules in the comment of ``OptimizerStep`` (csrc/cudnn_lite.h);
   the inputs are not modified.
@@ -55,6 +63,7 @@ __all__ = [
     "batchnorm_forward_train", "batchnorm_forward_inference", "batchnorm_backward",
     "dropout_forward", "dropout_backward", "dropout_mask", "philox4x32_10", "philox_uniform",
     "optimizer_update", "adam_scalars", "nadam_scalars",
+    "FILL_MODES", "affine_transform",
 ]
 
 ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "leaky_relu", "step")
@@ -560,3 +569,63 @@ def nadam_scalars(beta1, beta2, t, decay=0.96):
     prod_t = np.prod([mu(s) for s in range(1, t + 1)])
     prod_t1 = prod_t * mu(t + 1)
     return {"c1": mu(t + 1) / (1 - prod_t1), "c2": (1 - mu(t)) / (1 - prod_t), "c3": 1 / (1 - beta2 ** t)}
+
+
+# ------------------------------------------------------- affine_transform
+
+FILL_MODES = ("nearest", "constant", "reflect", "wrap")
+AFFINE_COORD_LIMIT = 2.0 ** 30
+
+
+def _fill_index(idx, size, mode):
+    """Integer source indices mapped into [0, size) by the fill mode, and an 'inside' mask
+    for 'constant' (None for the other modes)."""
+    if mode == "nearest":
+        return np.clip(idx, 0, size - 1), None
+    if mode == "wrap":
+        return np.mod(idx, size), None
+    if mode == "reflect":  # half-sample symmetric: d c b a | a b c d | d c b a
+        period = 2 * size
+        m = np.mod(idx, period)
+        return np.where(m < size, m, period - 1 - m), None
+    inside = (idx >= 0) & (idx < size)
+    return np.clip(idx, 0, size - 1), inside  # constant: sample, then cval where outside
+
+
+def affine_transform(x, matrices, fill_mode="nearest", cval=0.0):
+    """Resample each image of ``x`` (n, h, w, c) through ``matrices[i]`` (n, 6), bilinearly.
+
+    Computes in the wider of the two dtypes (float64 for float64 inputs); returns
+    x's dtype (float32 for integer images).
+    """
+    if fill_mode not in FILL_MODES:
+        raise ValueError(f"fill_mode: expected one of {FILL_MODES}, got {fill_mode!r}")
+    x = np.asarray(x)
+    n, h, w, c = x.shape
+    dt = np.result_type(x.dtype if x.dtype.kind == "f" else np.float32, np.asarray(matrices).dtype)
+    m = np.asarray(matrices, dtype=dt).reshape(n, 6)
+    r, col = np.meshgrid(np.arange(h, dtype=dt), np.arange(w, dtype=dt), indexing="ij")
+    r, col = r.ravel()[None], col.ravel()[None]                              # (1, h*w)
+    src_r = m[:, 0:1] * r + m[:, 1:2] * col + m[:, 2:3]                     # (n, h*w)
+    src_c = m[:, 3:4] * r + m[:, 4:5] * col + m[:, 5:6]
+    nan = np.isnan(src_r) | np.isnan(src_c)
+    with np.errstate(invalid="ignore"):
+        src_r = np.clip(np.where(nan, 0, src_r), -AFFINE_COORD_LIMIT, AFFINE_COORD_LIMIT)
+        src_c = np.clip(np.where(nan, 0, src_c), -AFFINE_COORD_LIMIT, AFFINE_COORD_LIMIT)
+    r0, c0 = np.floor(src_r), np.floor(src_c)
+    fr, fc = src_r - r0, src_c - c0
+    r0, c0 = r0.astype(np.int64), c0.astype(np.int64)
+    b = np.repeat(np.arange(n), h * w).reshape(n, h * w)
+    out = np.zeros((n, h * w, c), dtype=dt)
+    for dr, wr in ((0, 1 - fr), (1, fr)):
+        ri, rin = _fill_index(r0 + dr, h, fill_mode)
+        for dc, wc in ((0, 1 - fc), (1, fc)):
+            ci, cin = _fill_index(c0 + dc, w, fill_mode)
+            v = x[b, ri, ci].astype(dt)                                      # (n, h*w, c)
+            if rin is not None:
+                v = np.where((rin & cin)[..., None], v, dt.type(cval))
+            wt = (wr * wc)[..., None]
+            with np.errstate(invalid="ignore"):
+                out += np.where(wt != 0, wt * v, 0)  # a zero weight never meets an Inf/NaN
+    out[nan] = np.nan
+    return out.reshape(n, h, w, c).astype(x.dtype if x.dtype.kind == "f" else np.float32)

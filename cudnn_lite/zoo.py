@@ -384,8 +384,13 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     if r.augmentation:
         from .preprocessing.image import ImageDataGenerator
         datagen = ImageDataGenerator(**r.augmentation)
-        datagen.fit(x)
-        flow = datagen.flow(x, y, batch_size=batch_size, seed=seed)
+        xf, yf = x, y
+        if (model.device or backend.get_device()) == "cuda":
+            # the training set lives on the GPU: batches are gathered, augmented and
+            # standardised there (ops.affine_transform), never crossing the host
+            xf, yf = backend.to_device(x, "cuda"), backend.to_device(y, "cuda")
+        datagen.fit(xf)
+        flow = datagen.flow(xf, yf, batch_size=batch_size, seed=seed)
         history = model.fit(flow, steps_per_epoch=max(1, len(x) // batch_size), epochs=epochs,
                             verbose=verbose, validation_data=(xv, yv),
                             callbacks=[checkpoint, timer, guard])

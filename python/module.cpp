@@ -11,6 +11,7 @@
 namespace cudnn_lite::binding {
 void register_layers(py::module_& m);
 void register_pointwise(py::module_& m);
+void register_image(py::module_& m);
 }  // namespace cudnn_lite::binding
 
 namespace cl = cudnn_lite;
@@ -69,4 +70,5 @@ PYBIND11_MODULE(_C, m) {
 
   cl::binding::register_layers(m);
   cl::binding::register_pointwise(m);
+  cl::binding::register_image(m);
 }

@@ -113,6 +113,9 @@ SPECS = [
          ("param", "grad", "slot1", "slot2"), shape=dict(grad=f(6), slot1=f(4), slot2=f(6)), has_out=False,
          writes=("param", "slot1", "slot2"),
          empty=lambda: dict(kind="adam", param=f(0), grad=f(0), slot1=f(0), slot2=f(0), lr=0.1, c1=0.1)),
+    Spec("affine_transform", lambda: dict(x=f(2, 5, 4, 3), matrices=f(2, 6)), ("x", "matrices"),
+         rank=dict(x=f(5, 4, 3), matrices=f(12)), shape=dict(matrices=f(3, 6)),
+         empty=lambda: dict(x=f(0, 5, 4, 3), matrices=f(0, 6))),
 ]
 BY_NAME = {s.name: s for s in SPECS}
 NAMES = [s.name for s in SPECS]

@@ -147,3 +147,111 @@ def test_flow_validation():
         gen.flow(images(4), batch_size=0)
     with pytest.raises(NotImplementedError):
         ImageDataGenerator(zca_whitening=True)
+
+
+# ------------------------------------------------- device-generic augmentation
+
+AUG = dict(rotation_range=15, width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=True)
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def test_batches_do_not_depend_on_the_order_they_are_asked_for():
+    x, y = images(n=10, h=9, w=7), np.arange(10)
+    a = ImageDataGenerator(**AUG, channel_shift_range=0.2).flow(x, y, batch_size=4, seed=3)
+    b = ImageDataGenerator(**AUG, channel_shift_range=0.2).flow(x, y, batch_size=4, seed=3)
+    first = [a[i] for i in range(3)]
+    second = {i: b[i] for i in (2, 0, 1, 0)}
+    for i in range(3):
+        np.testing.assert_array_equal(first[i][0], second[i][0])
+        np.testing.assert_array_equal(first[i][1], second[i][1])
+    a.on_epoch_end()
+    b.on_epoch_end()
+    np.testing.assert_array_equal(a[1][0], b[1][0])
+    assert not np.array_equal(a[1][0], first[1][0])  # a new epoch: new order and transforms
+
+
+def test_new_transforms_every_epoch_without_shuffle():
+    x = images(n=4)
+    it = ImageDataGenerator(rotation_range=30).flow(x, batch_size=4, shuffle=False, seed=0)
+    e1 = it[0]
+    it.on_epoch_end()
+    assert not np.allclose(e1, it[0])
+
+
+def test_apply_affine_transform_batch_matches_the_reference():
+    from cudnn_lite import reference as ref
+    from cudnn_lite.preprocessing.image import _transform_matrices, apply_affine_transform_batch
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((5, 9, 7, 2)).astype(np.float32)
+    m = _transform_matrices(rng.uniform(-90, 90, 5), rng.uniform(-3, 3, 5), rng.uniform(-3, 3, 5),
+                            rng.uniform(-20, 20, 5), rng.uniform(0.7, 1.3, 5), rng.uniform(0.7, 1.3, 5),
+                            9, 7)
+    for mode in ("nearest", "constant", "reflect", "wrap"):
+        got = apply_affine_transform_batch(x, m, mode, cval=0.25)
+        want = ref.affine_transform(x.astype(np.float64), m[:, :2].reshape(5, 6).astype(np.float32)
+                                    .astype(np.float64), mode, 0.25)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max(), err_msg=mode)
+    with pytest.raises(ValueError, match="matrices"):
+        apply_affine_transform_batch(x, m[:4])
+
+
+def test_channel_shift_stays_within_each_images_range():
+    x = images(n=32)
+    out = ImageDataGenerator(channel_shift_range=0.5).random_transform(x, seed=0)
+    lo, hi = x.min(axis=(1, 2, 3)), x.max(axis=(1, 2, 3))
+    assert (out.min(axis=(1, 2, 3)) >= lo).all() and (out.max(axis=(1, 2, 3)) <= hi).all()
+    shifted = (out - x).reshape(32, -1)
+    assert np.ptp(np.median(shifted, axis=1)) > 0.1  # different images, different shifts
+
+
+def test_host_and_device_flows_give_the_same_batches(device):
+    if device == "cpu":
+        pytest.skip("compares a CuPy flow with the NumPy one")
+    import cupy
+    rng = np.random.default_rng(0)
+    x = (rng.random((20, 12, 10, 3)) * 255).astype(np.uint8)
+    y = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 20)]
+    kw = dict(AUG, featurewise_center=True, featurewise_std_normalization=True,
+              channel_shift_range=10.0, zoom_range=0.2, shear_range=10)
+    host, dev = ImageDataGenerator(**kw), ImageDataGenerator(**kw)
+    host.fit(x)
+    dev.fit(cupy.asarray(x))
+    np.testing.assert_allclose(dev.mean, host.mean, rtol=1e-5)
+    np.testing.assert_allclose(dev.std, host.std, rtol=1e-5)
+    a = host.flow(x, y, batch_size=8, seed=4)
+    b = dev.flow(cupy.asarray(x), cupy.asarray(y), batch_size=8, seed=4)
+    for epoch in range(2):
+        for i in (2, 0, 1):
+            (xa, ya), (xb, yb) = a[i], b[i]
+            assert isinstance(xb, cupy.ndarray) and isinstance(yb, cupy.ndarray)
+            assert xb.dtype == np.float32 and yb.dtype == np.float32
+            np.testing.assert_allclose(_host(xb), xa, rtol=1e-4, atol=1e-4)
+            np.testing.assert_array_equal(_host(yb), ya)
+        a.on_epoch_end()
+        b.on_epoch_end()
+
+
+def test_fit_on_a_device_flow_keeps_batches_on_the_device(device, monkeypatch):
+    if device == "cpu":
+        pytest.skip("needs a GPU model and CuPy batches")
+    import cupy
+    from cudnn_lite import backend, models
+    from cudnn_lite.layers import Conv2D, Dense, Flatten
+    monkeypatch.setattr(backend, "_device", "cuda")
+    rng = np.random.default_rng(0)
+    x = cupy.asarray(rng.random((16, 8, 8, 3)).astype(np.float32))
+    y = cupy.asarray(np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)])
+    model = models.Sequential([Conv2D(4, 3, input_shape=(8, 8, 3)), Flatten(), Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+
+    seen = []
+    host_float32 = models._host_float32
+    monkeypatch.setattr(models, "_host_float32", lambda a, name: seen.append(name) or host_float32(a, name))
+    flow = ImageDataGenerator(**AUG).flow(x, y, batch_size=8, seed=0)
+    history = model.fit(flow, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert "x batch" not in seen, "CuPy batches for a GPU model must not take the host path"
