@@ -55,7 +55,8 @@ constexpr int kBwfAcc = 12;
 #endif
 // output pixels per backward-filter block (its dy stays in L2 across the passes)
 constexpr int64_t kBwfBlockPixels = 1024;
-constexpr int64_t kBwfMaxBlocks = 512;  // bounds the partials' memory
+constexpr int64_t kBwfMaxBlocks = 512;          // bound the partials' count
+constexpr int64_t kBwfMaxPartialFloats = 1 << 22;  // and their memory (16 MiB)
 
 inline int max_threads() {
 #ifdef _OPENMP
@@ -258,7 +259,8 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
   const int64_t xrow = wp * C, rows = d.n * d.out_h;
   // blocks of output rows, fixed by the shape alone
   int64_t block_rows = std::max<int64_t>(1, kBwfBlockPixels / d.out_w);
-  block_rows = std::max(block_rows, (rows + kBwfMaxBlocks - 1) / kBwfMaxBlocks);
+  const int64_t max_blocks = std::max<int64_t>(1, std::min(kBwfMaxBlocks, kBwfMaxPartialFloats / size));
+  block_rows = std::max(block_rows, (rows + max_blocks - 1) / max_blocks);
   const int64_t blocks = (rows + block_rows - 1) / block_rows;
   std::vector<float> partial(static_cast<size_t>(blocks * size), 0.0f);  // per block: (nkb, T, KB)
   const int parts = static_cast<int>(std::min<int64_t>(max_threads(), blocks));
