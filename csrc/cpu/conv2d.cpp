@@ -9,7 +9,8 @@
 // (backward filter) packer gathers its rows from x straight into the packed
 // micro-panels.
 // Non-pointwise convolutions now run as direct NHWC kernels instead
-// (conv2d_direct.cpp, see use_direct); the implicit-GEMM packers below stay as
+// (conv2d_direct.cpp, see use_direct; with at most 4 input channels and kernel
+// width 2 or 3, conv2d_small.cpp); the implicit-GEMM packers below stay as
 // the general fallback and serve backward data with stride > 1 or few channels.
 #include <algorithm>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #endif
 
 #include "cpu/conv2d_direct.h"
+#include "cpu/conv2d_small.h"
 #include "cpu/epilogue.h"
 #include "cpu/gemm_driver.h"
 #include "cudnn_lite.h"
@@ -209,7 +211,10 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
     return;
   }
   if (use_direct(d)) {
-    direct::conv2d_forward_direct(d, x, w, ep, y);
+    if (direct::small_forward_applies(d))
+      direct::conv2d_forward_small(d, x, w, ep, y);
+    else
+      direct::conv2d_forward_direct(d, x, w, ep, y);
     return;
   }
   const int threads = max_threads();
@@ -320,7 +325,10 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
     return;
   }
   if (use_direct(d)) {
-    direct::conv2d_backward_filter_direct(d, x, dy, dw);
+    if (direct::small_backward_filter_applies(d))
+      direct::conv2d_backward_filter_small(d, x, dy, dw);
+    else
+      direct::conv2d_backward_filter_direct(d, x, dy, dw);
     return;
   }
   const bool transposed = taps >= 2 * gemm::kNR;

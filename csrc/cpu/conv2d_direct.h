@@ -9,6 +9,10 @@ namespace cudnn_lite {
 namespace cpu {
 namespace direct {
 
+// xb (h, w, c) -> xpad (h + pad_top + pad_bottom, w + pad_left + pad_right, c),
+// zero outside the image (the per-thread padded copy the direct kernels read).
+void pad_image(const Conv2dDesc& d, const float* xb, float* xpad);
+
 // x (n, h, w, c), w (kh, kw, c, k), y (n, out_h, out_w, k): y = epilogue(conv(x, w)).
 // Any shape, stride and padding.
 void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
