@@ -34,6 +34,9 @@ constexpr int kSmallMR = 6;  // 12 ymm accumulators (two per row)
 #else
 constexpr int kSmallMR = 4;
 #endif
+// Rows per tile when op(A) rows are contiguous (A not transposed): every row
+// is its own stream, and more than 8 row pointers spill from the registers.
+constexpr int kSmallMRRowA = kSmallMR < 8 ? kSmallMR : 8;
 
 // One (M, n) tile of C, n <= 16:
 //   a: op(A)[r, p] = a[r * a_rs + p * a_cs] (one of a_rs, a_cs is 1)
@@ -165,15 +168,18 @@ static inline void small_n_tile_rows(int mr, int64_t k, const float* a, int64_t 
 inline void small_n_rows(bool trans_a, int64_t i0, int64_t i1, int64_t n, int64_t k, float alpha,
                          const float* a, int64_t lda, const float* b_panel, int64_t ldbp,
                          float beta, float* c, int64_t ldc, const Epilogue* ep) {
-  for (int64_t i = i0; i < i1; i += kSmallMR) {
-    const int mr = static_cast<int>(std::min<int64_t>(kSmallMR, i1 - i));
-    float* ci = c + i * ldc;
-    if (trans_a)
-      small_n_tile_rows<false>(mr, k, a + i, lda, b_panel, ldbp, static_cast<int>(n), ci, ldc,
-                               alpha, beta, ep);
-    else
-      small_n_tile_rows<true>(mr, k, a + i * lda, lda, b_panel, ldbp, static_cast<int>(n), ci,
-                              ldc, alpha, beta, ep);
+  if (trans_a) {
+    for (int64_t i = i0; i < i1; i += kSmallMR) {
+      const int mr = static_cast<int>(std::min<int64_t>(kSmallMR, i1 - i));
+      small_n_tile_rows<false>(mr, k, a + i, lda, b_panel, ldbp, static_cast<int>(n), c + i * ldc,
+                               ldc, alpha, beta, ep);
+    }
+  } else {
+    for (int64_t i = i0; i < i1; i += kSmallMRRowA) {
+      const int mr = static_cast<int>(std::min<int64_t>(kSmallMRRowA, i1 - i));
+      small_n_tile_rows<true, kSmallMRRowA>(mr, k, a + i * lda, lda, b_panel, ldbp,
+                                            static_cast<int>(n), c + i * ldc, ldc, alpha, beta, ep);
+    }
   }
 }
 
