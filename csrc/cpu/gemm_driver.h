@@ -21,7 +21,9 @@
 #include <cstring>
 #include <new>
 
-#if defined(__SSE2__)
+#if defined(__AVX__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -64,6 +66,37 @@ inline float* thread_buffer(int slot, size_t floats) {
 }
 
 // ------------------------------------------------------------------ packers
+
+#if defined(__AVX__)
+// s is 8 rows of 8 floats, ss apart; d gets its transpose, 8 rows ds apart:
+//   d[p * ds + j] = s[j * ss + p]
+static inline void transpose_8x8(const float* s, int64_t ss, float* d, int64_t ds) {
+  const __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ss);
+  const __m256 r2 = _mm256_loadu_ps(s + 2 * ss), r3 = _mm256_loadu_ps(s + 3 * ss);
+  const __m256 r4 = _mm256_loadu_ps(s + 4 * ss), r5 = _mm256_loadu_ps(s + 5 * ss);
+  const __m256 r6 = _mm256_loadu_ps(s + 6 * ss), r7 = _mm256_loadu_ps(s + 7 * ss);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(d + ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(d + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(d + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(d + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(d + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(d + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(d + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
 
 // Packs rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into ceil(mc/kMR)
 // micro-panels, each (kc, kMR) with zero rows past mc:
@@ -165,7 +198,20 @@ struct StridedPackB {
         constexpr int64_t kTile = 16;
         for (int64_t pt = 0; pt < kc; pt += kTile) {
           const int64_t np = std::min(kTile, kc - pt);
-          for (int64_t j = 0; j < nr; ++j) {
+          int64_t j = 0;
+#if defined(__AVX__)
+          if (rs == 1) {  // 8x8 register transposes, the last np % 8 rows one by one
+            for (; j + 8 <= nr; j += 8) {
+              const float* s = src + j * cs + pt;
+              float* d = dst + pt * kNR + j;
+              int64_t p = 0;
+              for (; p + 8 <= np; p += 8) transpose_8x8(s + p, cs, d + p * kNR, kNR);
+              for (; p < np; ++p)
+                for (int64_t jj = 0; jj < 8; ++jj) d[p * kNR + jj] = s[jj * cs + p];
+            }
+          }
+#endif
+          for (; j < nr; ++j) {
             const float* s = src + j * cs + pt * rs;
             for (int64_t p = 0; p < np; ++p) dst[(pt + p) * kNR + j] = s[p * rs];
           }

@@ -10,6 +10,7 @@
 #endif
 
 #include "cpu/gemm_driver.h"
+#include "cpu/gemm_small.h"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -21,6 +22,13 @@ namespace gemm {
 void sgemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* ep) {
+  if (m > 0 && n > 0 && n <= kSmallN && k > 0 && alpha != 0.0f) {  // narrow C: gemm_small.h
+    if (ep && epilogue_is_identity(*ep)) ep = nullptr;
+    int64_t ldbp = 0;
+    const float* bp = small_n_panel(trans_b, n, k, b, ldb, &ldbp);
+    small_n_rows(trans_a, 0, m, n, k, alpha, a, lda, bp, ldbp, beta, c, ldc, ep);
+    return;
+  }
   // With few columns of C, packing A would cost about as much as the product
   // (A is used only ceil(n / kNR) times), so a transposed A is read in place,
   // unless its row stride is a multiple of 2 KiB (L1 set aliasing).
@@ -79,6 +87,30 @@ void sgemm_parallel(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   const double flops = double(m) * double(n) * double(std::max<int64_t>(k, 1));
   if (threads <= 1 || flops < 64.0 * 64.0 * 64.0) {
     sgemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
+    return;
+  }
+  if (n <= kSmallN && k > 0 && alpha != 0.0f) {  // narrow C: split the rows, whole tiles each
+    if (ep && epilogue_is_identity(*ep)) ep = nullptr;
+    const int64_t tiles = (m + kSmallMR - 1) / kSmallMR;
+    const int parts = static_cast<int>(std::min<int64_t>(threads, tiles));
+#ifdef _OPENMP
+#pragma omp parallel num_threads(parts)
+#endif
+    {
+      int first = 0, step = 1;
+#ifdef _OPENMP
+      first = omp_get_thread_num();
+      step = omp_get_num_threads();
+#endif
+      int64_t ldbp = 0;
+      const float* bp = small_n_panel(trans_b, n, k, b, ldb, &ldbp);
+      for (int t = first; t < parts; t += step) {
+        int64_t tb, te;
+        split_range(tiles, parts, t, &tb, &te);
+        small_n_rows(trans_a, tb * kSmallMR, std::min(m, te * kSmallMR), n, k, alpha, a, lda, bp,
+                     ldbp, beta, c, ldc, ep);
+      }
+    }
     return;
   }
   int tm = 1, tn = 1;
