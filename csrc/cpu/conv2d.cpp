@@ -33,14 +33,6 @@ namespace {
 
 using gemm::kMR;
 
-inline int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 constexpr int64_t kDirectMaxChannels = 4;  // backward data: flipped conv only above this many input channels
 
 inline bool is_pointwise(const Conv2dDesc& d) {  // 1x1, stride 1, no padding: im2col(x) == x
@@ -217,7 +209,7 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
       direct::conv2d_forward_direct(d, x, w, ep, y);
     return;
   }
-  const int threads = max_threads();
+  const int threads = get_num_threads();
   const int64_t block = pixel_block(pixels, threads);
   const int64_t blocks = (pixels + block - 1) / block;
 #ifdef _OPENMP
@@ -269,7 +261,7 @@ void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, 
   // threads take whole images when there are enough; otherwise the GEMM itself
   // is split over the threads and the scatter runs on one.
   const int64_t ohw = d.out_h * d.out_w, hwc = d.h * d.w * c;
-  const int threads = max_threads();
+  const int threads = get_num_threads();
   const bool per_image = d.n >= threads;
   const int64_t block = per_image ? std::min<int64_t>(ohw, 256) : ohw;
   std::vector<float> shared_col;
@@ -332,7 +324,7 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
     return;
   }
   const bool transposed = taps >= 2 * gemm::kNR;
-  int parts = max_threads();
+  int parts = get_num_threads();
   if (pixels < 256 * static_cast<int64_t>(parts)) parts = 1;
   std::vector<float> partial(static_cast<size_t>(parts * size));  // parts x dw or dw^T
 #ifdef _OPENMP

@@ -40,14 +40,6 @@ namespace {
 
 using namespace simd;  // vec, kL, vload, vfma, ... (conv2d_simd.h)
 
-inline int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 constexpr int64_t kChunkBytes = 24576;  // kernel bytes per forward reduction chunk (L1)
 
 // Contiguous share [*r0, *r1) of `rows` items for part t of parts.
@@ -206,7 +198,7 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
   const std::vector<Chunk> chunks = make_chunks(nky, J, kChunkBytes / (KB * 4));
   // output rows per group: about 256 pixels (x, y of a group stay in L2)
   const int64_t group = std::max<int64_t>(1, 256 / d.out_w);
-  const int parts = static_cast<int>(std::min<int64_t>(max_threads(), rows));
+  const int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), rows));
   (void)parts;  // unused without OpenMP
 #ifdef _OPENMP
 #pragma omp parallel num_threads(parts) if (parts > 1)
@@ -334,7 +326,7 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
   const int64_t J = gathered ? T : d.kw * c, nky = gathered ? 1 : d.kh;
   const int64_t ntiles = (J + kBwfRows[KV] - 1) / kBwfRows[KV];
   const int64_t M = (J + ntiles - 1) / ntiles;
-  int parts = static_cast<int>(std::min<int64_t>(max_threads(), rows));
+  int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), rows));
   if (d.n * d.out_h * d.out_w < 256 * static_cast<int64_t>(parts)) parts = 1;
   // per part: partial dw (nkb, T, KB)
   std::vector<float> partial(static_cast<size_t>(parts * size), 0.0f);

@@ -58,14 +58,6 @@ constexpr int64_t kBwfBlockPixels = 1024;
 constexpr int64_t kBwfMaxBlocks = 512;          // bound the partials' count
 constexpr int64_t kBwfMaxPartialFloats = 1 << 22;  // and their memory (16 MiB)
 
-inline int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 inline bool small_shape(const Conv2dDesc& d) {
   return d.c >= 1 && d.c <= kMaxSmallChannels && (d.kw == 2 || d.kw == 3) && d.kh >= 1;
 }
@@ -157,7 +149,7 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
   const int64_t slack = (P + KW) * C + kL;
   const int64_t vend = (d.out_h - 1) * wp + d.out_w;  // virtual pixels per image
   const int64_t tiles = (vend + P - 1) / P, total = d.n * tiles;
-  const int parts = static_cast<int>(std::min<int64_t>(max_threads(), total));
+  const int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), total));
   (void)parts;  // unused without OpenMP
 #ifdef _OPENMP
 #pragma omp parallel num_threads(parts) if (parts > 1)
@@ -263,7 +255,7 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
   block_rows = std::max(block_rows, (rows + max_blocks - 1) / max_blocks);
   const int64_t blocks = (rows + block_rows - 1) / block_rows;
   std::vector<float> partial(static_cast<size_t>(blocks * size), 0.0f);  // per block: (nkb, T, KB)
-  const int parts = static_cast<int>(std::min<int64_t>(max_threads(), blocks));
+  const int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), blocks));
   (void)parts;  // unused without OpenMP
 #ifdef _OPENMP
 #pragma omp parallel num_threads(parts) if (parts > 1)
