@@ -17,6 +17,10 @@ torch: an in-memory copy on the same rule) are evaluated on the test split.
 Writes to --out (default benchmarks/results/reproduce/):
   <model>-<framework>-seed<S>[-e<epochs>][-n<max_train>][-quick].json   the record
   <same stem>.png                                                      learning curves
+With --checkpoint-dir DIR the run is resumable: DIR keeps the model after every
+epoch (optimizer, RNG and epoch included), the best weights and the history so
+far, and the same command run again continues from the last completed epoch
+(bit-identical on the CPU at the same thread count). Copy DIR to move the run.
 Epoch time = training steps + the validation pass (checkpoint writing excluded),
 the same span in both frameworks.
 
@@ -122,38 +126,155 @@ def _timer_callback():
     return SplitTimer()
 
 
-def run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose):
+class RunState:
+    """A resumable run's folder: ``latest.model.npz`` (the model with its optimizer, RNG and
+    epoch, rewritten after every epoch), ``best.weights.npz`` (the best validation loss so
+    far) and ``history.jsonl`` (one line per completed epoch, appended as it goes).
+
+    Per epoch the order of writes is best weights, history line, latest model: every file is
+    replaced atomically, and a run stopped anywhere resumes from ``latest.model.npz``, keeping
+    only the history lines of the epochs that file has completed (an epoch redone after a stop
+    gives the same bits on the CPU at the same thread count).
+    """
+
+    LATEST, BEST, HISTORY, META = "latest.model.npz", "best.weights.npz", "history.jsonl", "meta.json"
+
+    def __init__(self, folder, meta):
+        self.folder = folder
+        os.makedirs(folder, exist_ok=True)
+        self.path = lambda name: os.path.join(folder, name)  # noqa: E731
+        meta_path = self.path(self.META)
+        if os.path.exists(meta_path):
+            with open(meta_path) as f:
+                saved = json.load(f)
+            differ = {k: (saved.get(k), v) for k, v in meta.items() if saved.get(k) != v}
+            if differ:
+                raise SystemExit(f"--checkpoint-dir {folder}: holds another run ({differ}); "
+                                 "use a new folder")
+        else:
+            harness.atomic_write(meta_path, json.dumps(meta, indent=1) + "\n")
+        self.lines = []
+
+    def resumable(self):
+        return os.path.exists(self.path(self.LATEST))
+
+    def resume(self):
+        """The saved model; self.lines = the history of its completed epochs."""
+        from cudnn_lite.models import load_model
+        model = load_model(self.path(self.LATEST))
+        lines = []
+        if os.path.exists(self.path(self.HISTORY)):
+            with open(self.path(self.HISTORY)) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+        if len(lines) < model.epoch:
+            raise SystemExit(f"{self.path(self.HISTORY)}: {len(lines)} epochs recorded, the "
+                             f"checkpoint has completed {model.epoch}")
+        self.lines = lines[:model.epoch]
+        harness.atomic_write(self.path(self.HISTORY),
+                             "".join(json.dumps(line) + "\n" for line in self.lines))
+        return model
+
+    def best(self):
+        """(best val_loss, its 1-based epoch) among the completed epochs, or (inf, None)."""
+        best, epoch = math.inf, None
+        for line in self.lines:
+            if line["val_loss"] < best:
+                best, epoch = line["val_loss"], line["epoch"]
+        return best, epoch
+
+    def append(self, line):
+        with open(self.path(self.HISTORY), "a") as f:
+            f.write(json.dumps(line) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.lines.append(line)
+
+
+def _state_callback(state, timer, threads):
+    from cudnn_lite.callbacks import Callback
+    commit = harness._git()["commit"]
+
+    class SaveEveryEpoch(Callback):
+        """After each epoch: best weights (on val_loss), the history line, the whole model."""
+
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_epoch = state.best()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = {k: float(v) for k, v in (logs or {}).items()}
+            if logs["val_loss"] < self.best:
+                self.best, self.best_epoch = logs["val_loss"], epoch + 1
+                self.model.save_weights(state.path(state.BEST))
+            state.append({"epoch": epoch + 1, **logs, "train_seconds": timer.train[-1],
+                          "val_seconds": timer.val[-1], "threads": threads,
+                          "loadavg": harness._loadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                          "commit": commit})
+            self.model.save(state.path(state.LATEST))
+
+    return SaveEveryEpoch()
+
+
+def run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose, threads):
     from cudnn_lite import backend, zoo
     from cudnn_lite.callbacks import ModelCheckpoint
     (x, y), (xv, yv), (xt, yt) = data
     backend.set_device(args.device)
     backend.set_random_seed(args.seed)
-    model = zoo.build(key)
+    timer = _timer_callback()
+    tmp = None
+    if args.checkpoint_dir:
+        state = RunState(args.checkpoint_dir, {
+            "model": key, "framework": "cudnn_lite", "seed": args.seed, "device": args.device,
+            "batch_size": batch_size, "max_train": args.max_train, "quick": bool(args.quick)})
+        model = state.resume() if state.resumable() else zoo.build(key)
+        done = model.epoch
+        callbacks = [timer, _state_callback(state, timer, threads)]
+        best_path = state.path(state.BEST)
+        if done and verbose:
+            print(f"resuming from {state.path(state.LATEST)}: {done} epochs completed", flush=True)
+    else:
+        state, done = None, 0
+        model = zoo.build(key)
+        tmp = tempfile.mkdtemp(prefix="reproduce-ckpt-")
+        best_path = os.path.join(tmp, f"{key}.best.weights.npz")
+        callbacks = [timer, ModelCheckpoint(best_path, monitor="val_loss", verbose=0,
+                                            save_best_only=True, save_weights_only=True)]
     seq, steps = training_batches(recipe, x, y, batch_size, args.seed)
-    tmp = tempfile.mkdtemp(prefix="reproduce-ckpt-")
+    for _ in range(done):  # the data stream of the epochs already done: order and augmentation
+        seq.on_epoch_end()
     try:
-        ckpt = ModelCheckpoint(os.path.join(tmp, f"{key}.best.weights.npz"), monitor="val_loss",
-                               verbose=0, save_best_only=True, save_weights_only=True)
-        timer = _timer_callback()
         start = time.perf_counter()
-        history = model.fit(seq, steps_per_epoch=steps, epochs=epochs, verbose=verbose,
-                            validation_data=(xv, yv), validation_batch_size=batch_size,
-                            callbacks=[timer, ckpt], shuffle=False)
+        if done < epochs:
+            model.fit(seq, steps_per_epoch=steps, epochs=epochs, verbose=verbose,
+                      validation_data=(xv, yv), validation_batch_size=batch_size,
+                      callbacks=callbacks, shuffle=False, initial_epoch=done)
         total = time.perf_counter() - start
+        if state is not None:
+            lines = state.lines[:epochs]
+            hist = {k: [line[k] for line in lines]
+                    for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in lines[0]}
+            train_s = [line["train_seconds"] for line in lines]
+            val_s = [line["val_seconds"] for line in lines]
+            total = sum(train_s) + sum(val_s)
+        else:
+            hist = {k: [float(v) for v in vals] for k, vals in model.history.history.items()}
+            train_s, val_s = timer.train, timer.val
         best_epoch = None
-        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        if ckpt.last_saved is not None:
-            model.load_weights(ckpt.last_saved)
+        if os.path.exists(best_path):
+            model.load_weights(best_path)
             best_epoch = int(np.argmin(hist["val_loss"])) + 1
         score = model.evaluate(xt, yt, batch_size=max(batch_size, 128), verbose=0)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
     score = [float(s) for s in np.ravel(score)]
-    return {"history": hist, "train_seconds": timer.train, "val_seconds": timer.val,
+    return {"history": hist, "train_seconds": train_s, "val_seconds": val_s,
             "total_seconds": total, "test_loss": score[0],
             "test_accuracy": score[1] if len(score) > 1 else float("nan"),
             "best_epoch": best_epoch, "optimizer": zoo.RECIPES[key].optimizer_text,
-            "params": model.count_params(), "framework_version": _version("cudnn_lite")}
+            "params": model.count_params(), "framework_version": _version("cudnn_lite"),
+            "best_weights": best_path if state is not None else None}
 
 
 def run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch):
@@ -252,6 +373,10 @@ def main(argv=None):
                    help=f"smoke run: 1 epoch, {QUICK_TRAIN} training and {QUICK_EVAL} "
                         "validation/test samples (not a measurement)")
     p.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="cudnn_lite: keep the run resumable in this folder (the model after every "
+                        "epoch, the best weights, the history so far); rerunning the same command "
+                        "continues where it stopped. Copy the folder to move the run.")
     args = p.parse_args(argv)
 
     harness.import_cudnn_lite()
@@ -289,7 +414,7 @@ def main(argv=None):
     if args.framework == "torch":
         res = run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch)
     else:
-        res = run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose)
+        res = run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose, threads_done)
 
     epoch_s = [a + b for a, b in zip(res["train_seconds"], res["val_seconds"])]
     rec = {
