@@ -12,12 +12,18 @@ namespace cudnn_lite::binding {
 void register_layers(py::module_& m);
 void register_pointwise(py::module_& m);
 void register_image(py::module_& m);
+void register_emulator(py::module_& m);
 }  // namespace cudnn_lite::binding
 
 namespace cl = cudnn_lite;
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "cudnn_lite kernels (C++ CPU and, when compiled in, CUDA)";
+#ifdef CUDNN_LITE_CUDA_EMULATED
+  m.attr("cuda_emulated") = true;  // the CUDA kernels run on the host SIMT emulator
+#else
+  m.attr("cuda_emulated") = false;
+#endif
 #ifdef CUDNN_LITE_WITH_CUDA
   m.attr("with_cuda") = true;
   py::register_exception<cl::cuda::Error>(m, "CudaError", PyExc_RuntimeError);
@@ -52,6 +58,9 @@ PYBIND11_MODULE(_C, m) {
 #ifdef CUDNN_LITE_WITH_CUDA
     info["cuda_runtime"] = cl::cuda::runtime_version();
     info["cuda_architectures"] = CUDNN_LITE_CUDA_ARCHS;
+#ifdef CUDNN_LITE_CUDA_EMULATED
+    info["cuda_runtime"] = cl::cuda::runtime_version() + " (emulated)";
+#endif
 #else
     info["cuda_runtime"] = "";
     info["cuda_architectures"] = "";
@@ -71,4 +80,5 @@ PYBIND11_MODULE(_C, m) {
   cl::binding::register_layers(m);
   cl::binding::register_pointwise(m);
   cl::binding::register_image(m);
+  cl::binding::register_emulator(m);
 }

@@ -3,6 +3,10 @@
 
 #include <sstream>
 
+#ifdef CUDNN_LITE_CUDA_EMULATED
+#include "emulator.h"
+#endif
+
 namespace cudnn_lite::binding {
 
 std::string shape_str(const std::vector<int64_t>& shape) {
@@ -150,11 +154,16 @@ Activation activation_arg(int act) {
   return static_cast<Activation>(act);
 }
 
+#ifdef CUDNN_LITE_CUDA_EMULATED
+// the emulated device has no CuPy: its current stream is the emulator's (emulator.py sets it)
+void* current_stream() { return emulator::current_stream(); }
+#else
 void* current_stream() {
   static py::object* get_stream = nullptr;  // leaked on purpose: no teardown at exit
   if (!get_stream)
     get_stream = new py::object(py::module_::import("cupy.cuda").attr("get_current_stream"));
   return reinterpret_cast<void*>((*get_stream)().attr("ptr").cast<uintptr_t>());
 }
+#endif
 
 }  // namespace cudnn_lite::binding

@@ -6,6 +6,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -95,14 +96,12 @@ void activation_forward(Activation act, float alpha, int64_t n, const float* x, 
   if (n <= 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (!detail::force_simple_kernels() && aligned16(x) && aligned16(y)) {
-    activation_forward_kernel2<<<detail::grid_stride_blocks(n / 4 + 1, kThreads), kThreads, 0, s>>>(
-        act, alpha, n, x, y);
-    CUDA_CHECK_LAUNCH("activation_forward_kernel2");
+    launch("activation_forward_kernel2", activation_forward_kernel2,
+           detail::grid_stride_blocks(n / 4 + 1, kThreads), kThreads, 0, s, act, alpha, n, x, y);
     return;
   }
-  activation_forward_kernel1<<<detail::grid_stride_blocks(n, kThreads), kThreads, 0, s>>>(
-      act, alpha, n, x, y);
-  CUDA_CHECK_LAUNCH("activation_forward_kernel1");
+  launch("activation_forward_kernel1", activation_forward_kernel1,
+         detail::grid_stride_blocks(n, kThreads), kThreads, 0, s, act, alpha, n, x, y);
 }
 
 void activation_backward(Activation act, float alpha, int64_t n, const float* x, const float* y,
@@ -115,14 +114,14 @@ void activation_backward(Activation act, float alpha, int64_t n, const float* x,
   const bool aligned = aligned16(dy) && aligned16(dx) && (!need_x || aligned16(x)) &&
                        (!need_y || aligned16(y));
   if (!detail::force_simple_kernels() && aligned) {
-    activation_backward_kernel2<<<detail::grid_stride_blocks(n / 4 + 1, kThreads), kThreads, 0,
-                                  s>>>(act, alpha, n, x, y, dy, dx, need_x, need_y);
-    CUDA_CHECK_LAUNCH("activation_backward_kernel2");
+    launch("activation_backward_kernel2", activation_backward_kernel2,
+           detail::grid_stride_blocks(n / 4 + 1, kThreads), kThreads, 0, s, act, alpha, n, x, y, dy,
+           dx, need_x, need_y);
     return;
   }
-  activation_backward_kernel1<<<detail::grid_stride_blocks(n, kThreads), kThreads, 0, s>>>(
-      act, alpha, n, x, y, dy, dx, need_x, need_y);
-  CUDA_CHECK_LAUNCH("activation_backward_kernel1");
+  launch("activation_backward_kernel1", activation_backward_kernel1,
+         detail::grid_stride_blocks(n, kThreads), kThreads, 0, s, act, alpha, n, x, y, dy, dx,
+         need_x, need_y);
 }
 
 }  // namespace cuda

@@ -9,6 +9,7 @@
 
 #include "bilinear.h"
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -71,10 +72,9 @@ void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x
     throw std::invalid_argument("affine_transform: unknown fill mode");
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t pixels = n * h * w;
-  affine_transform_kernel<<<detail::grid_stride_blocks(pixels, 256), 256, 0,
-                            detail::as_stream(stream)>>>(pixels, h, w, c, x, matrices, fill, cval,
-                                                         y);
-  CUDA_CHECK_LAUNCH("affine_transform_kernel");
+  launch("affine_transform_kernel", affine_transform_kernel,
+         detail::grid_stride_blocks(pixels, 256), 256, 0, detail::as_stream(stream), pixels, h, w,
+         c, x, matrices, fill, cval, y);
 }
 
 }  // namespace cuda

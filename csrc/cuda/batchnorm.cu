@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/colreduce.cuh"
 #include "cudnn_lite.h"
 
@@ -157,9 +158,8 @@ void batchnorm_forward_train(int64_t rows, int64_t c, const float* x, const floa
   if (c == 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (rows == 0) {  // as the CPU: no statistics, moving averages unchanged
-    batchnorm_empty_kernel<<<detail::grid_stride_blocks(c, kThreads), kThreads, 0, s>>>(
-        c, eps, save_mean, save_invstd);
-    CUDA_CHECK_LAUNCH("batchnorm_empty_kernel");
+    launch("batchnorm_empty_kernel", batchnorm_empty_kernel,
+           detail::grid_stride_blocks(c, kThreads), kThreads, 0, s, c, eps, save_mean, save_invstd);
     return;
   }
   const double drows = static_cast<double>(rows);
@@ -177,9 +177,9 @@ void batchnorm_forward_train(int64_t rows, int64_t c, const float* x, const floa
     throw;
   }
   detail::device_free_async(mean, s, "batchnorm_forward_train");
-  batchnorm_normalize_kernel<<<detail::grid_stride_blocks(rows * c, kThreads), kThreads, 0, s>>>(
-      rows, c, x, save_mean, save_invstd, gamma, beta, y);
-  CUDA_CHECK_LAUNCH("batchnorm_normalize_kernel");
+  launch("batchnorm_normalize_kernel", batchnorm_normalize_kernel,
+         detail::grid_stride_blocks(rows * c, kThreads), kThreads, 0, s, rows, c, x, save_mean,
+         save_invstd, gamma, beta, y);
 }
 
 void batchnorm_forward_inference(int64_t rows, int64_t c, const float* x, const float* gamma,
@@ -189,9 +189,9 @@ void batchnorm_forward_inference(int64_t rows, int64_t c, const float* x, const 
     throw std::invalid_argument("batchnorm_forward_inference: negative size");
   if (rows * c == 0) return;
   cudaStream_t s = detail::as_stream(stream);
-  batchnorm_inference_kernel<<<detail::grid_stride_blocks(rows * c, kThreads), kThreads, 0, s>>>(
-      rows, c, x, gamma, beta, moving_mean, moving_var, eps, y);
-  CUDA_CHECK_LAUNCH("batchnorm_inference_kernel");
+  launch("batchnorm_inference_kernel", batchnorm_inference_kernel,
+         detail::grid_stride_blocks(rows * c, kThreads), kThreads, 0, s, rows, c, x, gamma, beta,
+         moving_mean, moving_var, eps, y);
 }
 
 void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy,
@@ -204,9 +204,9 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
   colreduce::column_reduce<2>(SumDyXhat{x, dy, save_mean, save_invstd, c},
                               StoreGrads{dgamma, dbeta}, rows, c, s, "batchnorm_backward");
   if (rows == 0) return;
-  batchnorm_backward_dx_kernel<<<detail::grid_stride_blocks(rows * c, kThreads), kThreads, 0, s>>>(
-      rows, c, x, dy, gamma, save_mean, save_invstd, dgamma, dbeta, dx);
-  CUDA_CHECK_LAUNCH("batchnorm_backward_dx_kernel");
+  launch("batchnorm_backward_dx_kernel", batchnorm_backward_dx_kernel,
+         detail::grid_stride_blocks(rows * c, kThreads), kThreads, 0, s, rows, c, x, dy, gamma,
+         save_mean, save_invstd, dgamma, dbeta, dx);
 }
 
 }  // namespace cuda

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 
 namespace cudnn_lite {
 namespace cuda {
@@ -84,11 +85,10 @@ void column_reduce(const F& f, const G& g, int64_t rows, int64_t cols, cudaStrea
   double* partial = static_cast<double*>(detail::device_alloc_async(bytes, stream, name));
   try {
     dim3 grid(static_cast<unsigned>(col_blocks), static_cast<unsigned>(row_blocks));
-    column_partial_kernel<NV, F><<<grid, dim3(TX, TY), 0, stream>>>(f, rows, cols, partial);
-    CUDA_CHECK_LAUNCH(name);
-    column_finalize_kernel<NV, G><<<detail::grid_stride_blocks(cols, 256), 256, 0, stream>>>(
-        partial, row_blocks, cols, g);
-    CUDA_CHECK_LAUNCH(name);
+    launch(name, column_partial_kernel<NV, F>, grid, dim3(TX, TY), 0, stream, f, rows, cols,
+           partial);
+    launch(name, column_finalize_kernel<NV, G>, detail::grid_stride_blocks(cols, 256), 256, 0,
+           stream, partial, row_blocks, cols, g);
   } catch (...) {
     (void)cudaFreeAsync(partial, stream);
     throw;

@@ -19,6 +19,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/gemm.cuh"
 #include "cudnn_lite.h"
 
@@ -426,9 +427,8 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
   cudaStream_t s = detail::as_stream(stream);
   if (detail::force_simple_kernels() || d.c <= 4) {
     const int64_t total = d.n * d.out_h * d.out_w * d.k;
-    conv2d_forward_kernel1<<<detail::grid_stride_blocks(total, 256), 256, 0, s>>>(
-        d, x, w, ep.bias, ep.act, ep.alpha, y);
-    CUDA_CHECK_LAUNCH("conv2d_forward_kernel1");
+    launch("conv2d_forward_kernel1", conv2d_forward_kernel1, detail::grid_stride_blocks(total, 256),
+           256, 0, s, d, x, w, ep.bias, ep.act, ep.alpha, y);
     return;
   }
   gemm::Output out = plain_output(y, d.k);
@@ -447,9 +447,8 @@ void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, 
   cudaStream_t s = detail::as_stream(stream);
   if (detail::force_simple_kernels() || d.c <= 4) {
     const int64_t total = d.n * d.h * d.w * d.c;
-    conv2d_backward_data_kernel1<<<detail::grid_stride_blocks(total, 256), 256, 0, s>>>(d, dy, w,
-                                                                                       dx);
-    CUDA_CHECK_LAUNCH("conv2d_backward_data_kernel1");
+    launch("conv2d_backward_data_kernel1", conv2d_backward_data_kernel1,
+           detail::grid_stride_blocks(total, 256), 256, 0, s, d, dy, w, dx);
     return;
   }
   const bool vec = d.k % 4 == 0 && gemm::aligned16(dy) && gemm::aligned16(w);
@@ -469,9 +468,8 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
     return;
   }
   if (detail::force_simple_kernels()) {
-    conv2d_backward_filter_kernel1<<<detail::grid_stride_blocks(total, 256), 256, 0, s>>>(d, x, dy,
-                                                                                         dw);
-    CUDA_CHECK_LAUNCH("conv2d_backward_filter_kernel1");
+    launch("conv2d_backward_filter_kernel1", conv2d_backward_filter_kernel1,
+           detail::grid_stride_blocks(total, 256), 256, 0, s, d, x, dy, dw);
     return;
   }
   const bool vec = d.c % 4 == 0 && d.k % 4 == 0 && gemm::aligned16(x) && gemm::aligned16(dy);

@@ -4,6 +4,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/colreduce.cuh"
 #include "cudnn_lite.h"
 
@@ -72,9 +73,9 @@ void dense_forward(int64_t rows, int64_t in, int64_t out, const float* x, const 
   if (rows == 0 || out == 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (detail::force_simple_kernels() || rows * out * (in > 0 ? in : 1) <= 32 * 32 * 32) {
-    dense_forward_kernel1<<<detail::grid_stride_blocks(rows * out, 256), 256, 0, s>>>(
-        rows, in, out, x, w, ep.bias, ep.act, ep.alpha, y);
-    CUDA_CHECK_LAUNCH("dense_forward_kernel1");
+    launch("dense_forward_kernel1", dense_forward_kernel1,
+           detail::grid_stride_blocks(rows * out, 256), 256, 0, s, rows, in, out, x, w, ep.bias,
+           ep.act, ep.alpha, y);
     return;
   }
   detail::sgemm_epilogue(false, false, rows, out, in, 1.0f, x, in, w, out, 0.0f, y, out, ep.bias,
@@ -86,9 +87,8 @@ void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db, void*
   if (cols == 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (detail::force_simple_kernels()) {
-    bias_backward_kernel1<<<detail::grid_stride_blocks(cols, 256), 256, 0, s>>>(rows, cols, dy,
-                                                                                db);
-    CUDA_CHECK_LAUNCH("bias_backward_kernel1");
+    launch("bias_backward_kernel1", bias_backward_kernel1, detail::grid_stride_blocks(cols, 256),
+           256, 0, s, rows, cols, dy, db);
     return;
   }
   colreduce::column_reduce<1>(BiasRows{dy, cols}, BiasStore{db}, rows, cols, s,

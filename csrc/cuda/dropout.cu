@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cudnn_lite.h"
 #include "philox.h"
 
@@ -57,15 +58,13 @@ void run(const char* what, int64_t n, const float* in, float* out, float rate, u
   if (n == 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (detail::force_simple_kernels()) {
-    dropout_kernel1<<<detail::grid_stride_blocks(n, 256), 256, 0, s>>>(n, in, out, rate, seed,
-                                                                      offset);
-    CUDA_CHECK_LAUNCH("dropout_kernel1");
+    launch("dropout_kernel1", dropout_kernel1, detail::grid_stride_blocks(n, 256), 256, 0, s, n, in,
+           out, rate, seed, offset);
     return;
   }
   const int64_t counters = static_cast<int64_t>(((offset + n - 1) >> 2) - (offset >> 2) + 1);
-  dropout_kernel2<<<detail::grid_stride_blocks(counters, 256), 256, 0, s>>>(n, in, out, rate, seed,
-                                                                           offset);
-  CUDA_CHECK_LAUNCH("dropout_kernel2");
+  launch("dropout_kernel2", dropout_kernel2, detail::grid_stride_blocks(counters, 256), 256, 0, s,
+         n, in, out, rate, seed, offset);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 
 #include "cuda/activation.cuh"
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -294,8 +295,8 @@ void run_gemm(const ALoader& a, const BLoader& b, Output out, int64_t M, int64_t
   if (splits == 1) {
     out.split_stride = 0;
     dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n), 1);
-    gemm_tile_kernel<ALoader, BLoader><<<grid, THREADS, 0, stream>>>(a, b, out, M, N, K, k_chunk);
-    CUDA_CHECK_LAUNCH(name);
+    launch(name, gemm_tile_kernel<ALoader, BLoader>, grid, THREADS, 0, stream, a, b, out, M, N, K,
+           k_chunk);
     return;
   }
   const size_t bytes = static_cast<size_t>(splits) * M * N * sizeof(float);
@@ -305,12 +306,11 @@ void run_gemm(const ALoader& a, const BLoader& b, Output out, int64_t M, int64_t
                 (N % 4) == 0};
     dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n),
               static_cast<unsigned>(splits));
-    gemm_tile_kernel<ALoader, BLoader><<<grid, THREADS, 0, stream>>>(a, b, part, M, N, K, k_chunk);
-    CUDA_CHECK_LAUNCH(name);
+    launch(name, gemm_tile_kernel<ALoader, BLoader>, grid, THREADS, 0, stream, a, b, part, M, N, K,
+           k_chunk);
     out.split_stride = 0;
-    gemm_splitk_reduce_kernel<Output><<<detail::grid_stride_blocks(M * N, 256), 256, 0, stream>>>(
-        ws, splits, M, N, out);
-    CUDA_CHECK_LAUNCH("gemm_splitk_reduce_kernel");
+    launch("gemm_splitk_reduce_kernel", gemm_splitk_reduce_kernel<Output>,
+           detail::grid_stride_blocks(M * N, 256), 256, 0, stream, ws, splits, M, N, out);
   } catch (...) {
     (void)cudaFreeAsync(ws, stream);
     throw;

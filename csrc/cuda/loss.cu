@@ -8,6 +8,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/reduce.cuh"
 #include "cudnn_lite.h"
 
@@ -158,9 +159,8 @@ void loss_forward(Loss loss, int64_t rows, int64_t cols, const float* p, const f
   check_loss(loss, "loss_forward");
   if (rows < 0 || cols < 0) throw std::invalid_argument("loss_forward: negative size");
   if (rows == 0) return;
-  loss_forward_kernel<<<warp_row_blocks(rows), kRowsPerBlock * 32, 0, detail::as_stream(stream)>>>(
-      loss, rows, cols, p, t, loss_per_row);
-  CUDA_CHECK_LAUNCH("loss_forward_kernel");
+  launch("loss_forward_kernel", loss_forward_kernel, warp_row_blocks(rows), kRowsPerBlock * 32, 0,
+         detail::as_stream(stream), loss, rows, cols, p, t, loss_per_row);
 }
 
 void loss_backward(Loss loss, int64_t rows, int64_t cols, const float* p, const float* t,
@@ -170,9 +170,8 @@ void loss_backward(Loss loss, int64_t rows, int64_t cols, const float* p, const 
   if (rows == 0 || cols == 0) return;
   const float inv_rows = 1.0f / static_cast<float>(rows);
   const float scale = inv_rows / static_cast<float>(cols);  // 1 / (rows cols), as the CPU
-  loss_backward_kernel<<<warp_row_blocks(rows), kRowsPerBlock * 32, 0,
-                         detail::as_stream(stream)>>>(loss, rows, cols, p, t, dp, inv_rows, scale);
-  CUDA_CHECK_LAUNCH("loss_backward_kernel");
+  launch("loss_backward_kernel", loss_backward_kernel, warp_row_blocks(rows), kRowsPerBlock * 32, 0,
+         detail::as_stream(stream), loss, rows, cols, p, t, dp, inv_rows, scale);
 }
 
 void softmax_cross_entropy_backward(int64_t rows, int64_t cols, const float* p, const float* t,
@@ -182,9 +181,9 @@ void softmax_cross_entropy_backward(int64_t rows, int64_t cols, const float* p, 
   const int64_t n = rows * cols;
   if (n == 0) return;
   const float inv_rows = 1.0f / static_cast<float>(rows);
-  softmax_cross_entropy_backward_kernel<<<detail::grid_stride_blocks(n, 256), 256, 0,
-                                          detail::as_stream(stream)>>>(n, p, t, dlogits, inv_rows);
-  CUDA_CHECK_LAUNCH("softmax_cross_entropy_backward_kernel");
+  launch("softmax_cross_entropy_backward_kernel", softmax_cross_entropy_backward_kernel,
+         detail::grid_stride_blocks(n, 256), 256, 0, detail::as_stream(stream), n, p, t, dlogits,
+         inv_rows);
 }
 
 }  // namespace cuda

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -121,9 +122,8 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
   }
   if (n < 0) throw std::invalid_argument("optimizer_update: negative size");
   if (n == 0) return;
-  optimizer_update_kernel<<<detail::grid_stride_blocks(n, 256), 256, 0,
-                            detail::as_stream(stream)>>>(s, n, param, grad, slot1, slot2);
-  CUDA_CHECK_LAUNCH("optimizer_update_kernel");
+  launch("optimizer_update_kernel", optimizer_update_kernel, detail::grid_stride_blocks(n, 256),
+         256, 0, detail::as_stream(stream), s, n, param, grad, slot1, slot2);
 }
 
 }  // namespace cuda

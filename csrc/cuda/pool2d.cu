@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -211,9 +212,9 @@ void maxpool2d_forward(const Pool2dDesc& d, const float* x, float* y, void* stre
   check_desc(d, "maxpool2d_forward");
   const int64_t total = d.n * d.out_h * d.out_w * d.c;
   if (total == 0) return;
-  maxpool2d_forward_kernel<<<detail::grid_stride_blocks(total, kThreads), kThreads, 0,
-                             detail::as_stream(stream)>>>(d, x, y);
-  CUDA_CHECK_LAUNCH("maxpool2d_forward_kernel");
+  launch("maxpool2d_forward_kernel", maxpool2d_forward_kernel,
+         detail::grid_stride_blocks(total, kThreads), kThreads, 0, detail::as_stream(stream), d, x,
+         y);
 }
 
 void maxpool2d_backward(const Pool2dDesc& d, const float* x, const float* dy, float* dx,
@@ -221,45 +222,45 @@ void maxpool2d_backward(const Pool2dDesc& d, const float* x, const float* dy, fl
   check_desc(d, "maxpool2d_backward");
   const int64_t total = d.n * d.h * d.w * d.c;
   if (total == 0) return;
-  maxpool2d_backward_kernel<<<detail::grid_stride_blocks(total, kThreads), kThreads, 0,
-                              detail::as_stream(stream)>>>(d, x, dy, dx);
-  CUDA_CHECK_LAUNCH("maxpool2d_backward_kernel");
+  launch("maxpool2d_backward_kernel", maxpool2d_backward_kernel,
+         detail::grid_stride_blocks(total, kThreads), kThreads, 0, detail::as_stream(stream), d, x,
+         dy, dx);
 }
 
 void avgpool2d_forward(const Pool2dDesc& d, const float* x, float* y, void* stream) {
   check_desc(d, "avgpool2d_forward");
   const int64_t total = d.n * d.out_h * d.out_w * d.c;
   if (total == 0) return;
-  avgpool2d_forward_kernel<<<detail::grid_stride_blocks(total, kThreads), kThreads, 0,
-                             detail::as_stream(stream)>>>(d, x, y);
-  CUDA_CHECK_LAUNCH("avgpool2d_forward_kernel");
+  launch("avgpool2d_forward_kernel", avgpool2d_forward_kernel,
+         detail::grid_stride_blocks(total, kThreads), kThreads, 0, detail::as_stream(stream), d, x,
+         y);
 }
 
 void avgpool2d_backward(const Pool2dDesc& d, const float* dy, float* dx, void* stream) {
   check_desc(d, "avgpool2d_backward");
   const int64_t total = d.n * d.h * d.w * d.c;
   if (total == 0) return;
-  avgpool2d_backward_kernel<<<detail::grid_stride_blocks(total, kThreads), kThreads, 0,
-                              detail::as_stream(stream)>>>(d, dy, dx);
-  CUDA_CHECK_LAUNCH("avgpool2d_backward_kernel");
+  launch("avgpool2d_backward_kernel", avgpool2d_backward_kernel,
+         detail::grid_stride_blocks(total, kThreads), kThreads, 0, detail::as_stream(stream), d, dy,
+         dx);
 }
 
 void global_avgpool_forward(int64_t n, int64_t hw, int64_t c, const float* x, float* y,
                             void* stream) {
   if (n < 0 || hw < 0 || c < 0) throw std::invalid_argument("global_avgpool_forward: negative size");
   if (n * c == 0) return;
-  global_avgpool_forward_kernel<<<detail::grid_stride_blocks(n * c, kThreads), kThreads, 0,
-                                  detail::as_stream(stream)>>>(n, hw, c, x, y);
-  CUDA_CHECK_LAUNCH("global_avgpool_forward_kernel");
+  launch("global_avgpool_forward_kernel", global_avgpool_forward_kernel,
+         detail::grid_stride_blocks(n * c, kThreads), kThreads, 0, detail::as_stream(stream), n, hw,
+         c, x, y);
 }
 
 void global_avgpool_backward(int64_t n, int64_t hw, int64_t c, const float* dy, float* dx,
                              void* stream) {
   if (n < 0 || hw < 0 || c < 0) throw std::invalid_argument("global_avgpool_backward: negative size");
   if (n * hw * c == 0) return;
-  global_avgpool_backward_kernel<<<detail::grid_stride_blocks(n * hw * c, kThreads), kThreads, 0,
-                                   detail::as_stream(stream)>>>(n, hw, c, dy, dx);
-  CUDA_CHECK_LAUNCH("global_avgpool_backward_kernel");
+  launch("global_avgpool_backward_kernel", global_avgpool_backward_kernel,
+         detail::grid_stride_blocks(n * hw * c, kThreads), kThreads, 0, detail::as_stream(stream),
+         n, hw, c, dy, dx);
 }
 
 }  // namespace cuda

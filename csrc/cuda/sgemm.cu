@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/gemm.cuh"
 #include "cudnn_lite.h"
 
@@ -84,9 +85,8 @@ void sgemm_simple(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, cudaStream_t stream) {
   if (m <= 0 || n <= 0) return;
-  sgemm_kernel1<<<grid_stride_blocks(m * n, 256), 256, 0, stream>>>(
-      trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  CUDA_CHECK_LAUNCH("sgemm_kernel1");
+  launch("sgemm_kernel1", sgemm_kernel1, grid_stride_blocks(m * n, 256), 256, 0, stream, trans_a,
+         trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace detail

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/check.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/reduce.cuh"
 #include "cudnn_lite.h"
 
@@ -119,12 +120,11 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y, void*
   if (rows == 0 || cols == 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (cols <= 1024 || detail::force_simple_kernels()) {
-    softmax_forward_kernel1<<<row_blocks(rows, kWarpRowsPerBlock), kWarpRowsPerBlock * 32, 0, s>>>(
-        rows, cols, x, y);
-    CUDA_CHECK_LAUNCH("softmax_forward_kernel1");
+    launch("softmax_forward_kernel1", softmax_forward_kernel1, row_blocks(rows, kWarpRowsPerBlock),
+           kWarpRowsPerBlock * 32, 0, s, rows, cols, x, y);
   } else {
-    softmax_forward_kernel2<<<row_blocks(rows, 1), kBlockThreads, 0, s>>>(rows, cols, x, y);
-    CUDA_CHECK_LAUNCH("softmax_forward_kernel2");
+    launch("softmax_forward_kernel2", softmax_forward_kernel2, row_blocks(rows, 1), kBlockThreads,
+           0, s, rows, cols, x, y);
   }
 }
 
@@ -134,12 +134,12 @@ void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* d
   if (rows == 0 || cols == 0) return;
   cudaStream_t s = detail::as_stream(stream);
   if (cols <= 1024 || detail::force_simple_kernels()) {
-    softmax_backward_kernel1<<<row_blocks(rows, kWarpRowsPerBlock), kWarpRowsPerBlock * 32, 0,
-                               s>>>(rows, cols, y, dy, dx);
-    CUDA_CHECK_LAUNCH("softmax_backward_kernel1");
+    launch("softmax_backward_kernel1", softmax_backward_kernel1,
+           row_blocks(rows, kWarpRowsPerBlock), kWarpRowsPerBlock * 32, 0, s, rows, cols, y, dy,
+           dx);
   } else {
-    softmax_backward_kernel2<<<row_blocks(rows, 1), kBlockThreads, 0, s>>>(rows, cols, y, dy, dx);
-    CUDA_CHECK_LAUNCH("softmax_backward_kernel2");
+    launch("softmax_backward_kernel2", softmax_backward_kernel2, row_blocks(rows, 1), kBlockThreads,
+           0, s, rows, cols, y, dy, dx);
   }
 }
 
