@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # CI step 2 (called by .ci/run after the README's test command): memory safety.
 #
-# 1. Builds a CPU-only copy of the extension with AddressSanitizer + UndefinedBehaviorSanitizer
+# 1. Builds the emulated CUDA build (CUDNN_LITE_CUDA=EMULATE: the CPU kernels, and the CUDA
+#    kernels on the host SIMT emulator) with AddressSanitizer + UndefinedBehaviorSanitizer
 #    (CMake option CUDNN_LITE_SANITIZE) into a private folder; the normal install is untouched.
-# 2. Runs the op tests (tests/test_ops_*.py, bad/hostile inputs, shape fuzzing) against it with
-#    libasan/libubsan preloaded into the (unsanitized) Python; any ASan or UBSan report aborts
-#    the process and fails this step. Python's own leaks are ignored here (detect_leaks=0).
+# 2. Runs the op tests (tests/test_ops_*.py, bad/hostile inputs, shape fuzzing), on the CPU and
+#    on the emulated device, plus tests/test_cuda_paths.py and tests/test_emulator.py, against
+#    it with libasan/libubsan preloaded into the (unsanitized) Python; any ASan or UBSan report
+#    aborts the process and fails this step. Emulated device memory is host heap memory, so an
+#    out-of-bounds access by a CUDA kernel is an ASan report, as compute-sanitizer's memcheck
+#    reports it on a GPU; a misaligned float4 access is a UBSan one. The kernels run under the
+#    random schedule (blocks in random order), each launch checked against the reverse schedule.
+#    Python's own leaks are ignored here (detect_leaks=0).
 # 3. Leak check, twice: tests/leak_check.py (1,000 forward/backward calls of every op family)
 #    under LeakSanitizer with the sanitized build -- fails on any leak whose stack passes through
 #    cudnn_lite._C, or on more than 64 KiB leaked in all (a per-call leak times 1,000 calls) --
@@ -32,19 +38,19 @@ for lib in "$libasan" "$libubsan"; do
   fi
 done
 
-echo "== sanitize: building the ASan+UBSan extension (CPU only) into $work/site"
+echo "== sanitize: building the ASan+UBSan extension (CPU + emulated CUDA) into $work/site"
 # (CUDNN_LITE_SANITIZE compiles at -O1 and without LTO: see CMakeLists.txt)
 pip install --no-build-isolation --no-deps --upgrade -q --target "$work/site" . \
   -Cbuild-dir="$work/build" \
   -Ccmake.define.CUDNN_LITE_SANITIZE=ON \
-  -Ccmake.define.CUDNN_LITE_CUDA=OFF \
+  -Ccmake.define.CUDNN_LITE_CUDA=EMULATE \
   -Ccmake.define.CUDNN_LITE_NATIVE=ON
 echo "   built in $(( $(date +%s) - start )) s"
 
 # the sanitized build must be the one imported (run outside the repo: its cudnn_lite/ has no _C)
 (cd "$work" && PYTHONPATH="$work/site" LD_PRELOAD="$libasan $libubsan" ASAN_OPTIONS=detect_leaks=0 python -c "import cudnn_lite, cudnn_lite._C as c, sys; \
 assert cudnn_lite.__file__.startswith('$work/site'), cudnn_lite.__file__; \
-assert not c.with_cuda" >/dev/null)
+assert c.cuda_emulated" >/dev/null)
 
 reports() {  # reports <log file>: exit 1 if the log holds a sanitizer report
   if grep -qE "runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: UndefinedBehaviorSanitizer" "$1"; then
@@ -61,8 +67,10 @@ PYTHONPATH="$work/site" LD_PRELOAD="$libasan $libubsan" \
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   OMP_NUM_THREADS=2 \
+  CUDNN_LITE_EMU_SCHEDULE=random CUDNN_LITE_EMU_BLOCK_ORDER=random CUDNN_LITE_EMU_CHECK_SCHEDULE=reverse \
   pytest -q -s -p no:cacheprovider \
     tests/test_ops_*.py tests/test_bad_inputs.py tests/test_hostile_inputs.py tests/test_fuzz_shapes.py \
+    tests/test_cuda_paths.py tests/test_emulator.py \
     ${SANITIZE_PYTEST_ARGS:-} >"$work/logs/tests.log" 2>&1
 rc=$?
 set -e
