@@ -21,10 +21,9 @@ __version__ = "0.1.0"
 #: True when the extension was compiled with the CUDA kernels.
 with_cuda: bool = bool(_C.with_cuda)
 
-#: True in the emulated CUDA build: the CUDA kernels run on the host SIMT emulator and the
-#: device's arrays are cudnn_lite.emulator's (no GPU, no CuPy). An extension built before the
-#: flag existed has no emulator: False.
-cuda_emulated: bool = bool(getattr(_C, "cuda_emulated", False))
+#: True in the emulated CUDA build (CUDNN_LITE_CUDA=EMULATE): the CUDA kernels run on the host
+#: SIMT emulator and the device's arrays are cudnn_lite.emulator's (no GPU, no CuPy).
+cuda_emulated: bool = bool(_C.cuda_emulated)
 
 
 def cuda_available() -> bool:
