@@ -3,7 +3,8 @@
     import cudnn_lite as cl
     cl.build_info()          # how the kernels were compiled
     cl.with_cuda             # compiled with CUDA kernels?
-    cl.cuda_available()      # a usable GPU (and CuPy) right now?
+    cl.cuda_emulated         # ... run by the host SIMT emulator (CUDNN_LITE_CUDA=EMULATE)?
+    cl.cuda_available()      # a usable GPU (and CuPy), or the emulated device, right now?
 
 Submodules mirror Keras: layers, models, losses, optimizers, callbacks,
 metrics, regularizers, initializers, datasets, preprocessing, utils; ``ops`` is
@@ -20,13 +21,19 @@ __version__ = "0.1.0"
 #: True when the extension was compiled with the CUDA kernels.
 with_cuda: bool = bool(_C.with_cuda)
 
+#: True in the emulated CUDA build (CUDNN_LITE_CUDA=EMULATE): the CUDA kernels run on the host
+#: SIMT emulator and the device's arrays are cudnn_lite.emulator's (no GPU, no CuPy).
+cuda_emulated: bool = bool(_C.cuda_emulated)
+
 
 def cuda_available() -> bool:
-    """True when the CUDA kernels are compiled in, a GPU is visible and CuPy imports."""
+    """True when the CUDA kernels are compiled in and a device is usable: a visible GPU with
+    CuPy importing, or the emulated device (which needs no CuPy)."""
     if not with_cuda or _C.cuda_device_count() <= 0:
         return False
+    from . import backend
     try:
-        import cupy  # noqa: F401
+        backend.xp("cuda")  # imports CuPy (the emulated build's module needs nothing)
     except Exception:  # CuPy missing or broken: the CPU path still works
         return False
     return True
@@ -37,6 +44,7 @@ def build_info() -> dict:
     info = dict(_C.build_info())
     info["version"] = __version__
     info["with_cuda"] = with_cuda
+    info["cuda_emulated"] = cuda_emulated
     info["cuda_devices"] = int(_C.cuda_device_count()) if with_cuda else 0
     return info
 
@@ -56,7 +64,7 @@ def set_num_threads(n: int) -> None:
 _SUBMODULES = {
     "ops", "reference", "layers", "models", "losses", "optimizers", "callbacks", "metrics",
     "regularizers", "initializers", "activations", "datasets", "preprocessing", "utils",
-    "zoo", "backend", "saving", "plotting", "cli",
+    "zoo", "backend", "saving", "plotting", "cli", "emulator",
 }
 
 
@@ -66,5 +74,5 @@ def __getattr__(name):  # lazy submodules: `cudnn_lite.layers` imports on first 
     raise AttributeError(f"module 'cudnn_lite' has no attribute {name!r}")
 
 
-__all__ = ["with_cuda", "cuda_available", "build_info", "get_num_threads", "set_num_threads",
-           *sorted(_SUBMODULES)]
+__all__ = ["with_cuda", "cuda_emulated", "cuda_available", "build_info", "get_num_threads",
+           "set_num_threads", *sorted(_SUBMODULES)]

@@ -31,9 +31,9 @@ class ActivationFunction:
         self.alpha = float(alpha)
 
     def __call__(self, x, alpha=None):
-        from . import ops
+        from . import backend, ops
         import numpy as np
-        if not hasattr(x, "__cuda_array_interface__"):
+        if not backend.is_device_array(x):
             x = np.ascontiguousarray(x, dtype=np.float32)
         if self.name == "softmax":
             return ops.softmax_forward(x)

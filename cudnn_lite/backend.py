@@ -1,9 +1,12 @@
 """Device handling, global seeding and layer naming (Keras's ``keras.backend`` role).
 
 Every array a model owns (weights, optimizer slots, activations, batches) lives
-on one device: ``'cpu'`` (NumPy, the C++ kernels) or ``'cuda'`` (CuPy, the CUDA
-kernels). Code that must run on both writes ``xp = backend.xp(device)`` and
-calls ``xp.<function>`` instead of ``np.<function>``.
+on one device: ``'cpu'`` (NumPy, the C++ kernels) or ``'cuda'`` (the CUDA
+kernels; CuPy arrays on a GPU, :mod:`cudnn_lite.emulator` arrays in the emulated
+build). Code that must run on both writes ``xp = backend.xp(device)`` (or
+``xp = backend.array_module(x)`` for arrays in hand) and calls ``xp.<function>``
+instead of ``np.<function>``. This module is the one place that knows which
+array module the CUDA device has.
 
     from cudnn_lite import backend
     backend.get_device()          # 'cuda' when a GPU is usable, else 'cpu'
@@ -17,8 +20,9 @@ import re
 
 import numpy as np
 
-__all__ = ["DEVICES", "get_device", "set_device", "xp", "to_device", "to_numpy", "device_of",
-           "set_random_seed", "rng", "new_seed", "clear_session", "unique_name", "epsilon"]
+__all__ = ["DEVICES", "get_device", "set_device", "xp", "array_module", "is_device_array", "to_device",
+           "to_numpy", "device_of", "set_random_seed", "rng", "new_seed", "clear_session", "unique_name",
+           "epsilon"]
 
 DEVICES = ("cpu", "cuda")
 
@@ -62,21 +66,41 @@ def set_device(name: str) -> None:
 
 
 def xp(device: str | None = None):
-    """The array module of a device: numpy for 'cpu', cupy for 'cuda'."""
+    """The array module of a device: numpy for 'cpu'; for 'cuda' cupy, or cudnn_lite.emulator in
+    the emulated CUDA build (cudnn_lite.cuda_emulated)."""
     device = get_device() if device is None else device
     if device == "cpu":
         return np
     if device == "cuda":
+        import cudnn_lite
+        if cudnn_lite.cuda_emulated:
+            from . import emulator
+            return emulator
         import cupy
         return cupy
     raise ValueError(f"device: expected one of {list(DEVICES)}, got {device!r}")
 
 
+def is_device_array(array) -> bool:
+    """True for an array in CUDA device memory: a CuPy array, an emulator array, or any other
+    object with ``__cuda_array_interface__`` that is not a NumPy array."""
+    return not isinstance(array, np.ndarray) and hasattr(array, "__cuda_array_interface__")
+
+
+def array_module(*arrays):
+    """The array module that owns the arguments: the CUDA device's (``xp('cuda')``) when any of
+    them is a device array, else numpy (cupy.get_array_module's rule)."""
+    for a in arrays:
+        if is_device_array(a):
+            return xp("cuda")
+    return np
+
+
 def device_of(array) -> str:
-    """'cpu' for a NumPy array, 'cuda' for a CuPy array."""
+    """'cpu' for a NumPy array, 'cuda' for a device array (CuPy's, or the emulator's)."""
     if isinstance(array, np.ndarray):
         return "cpu"
-    if hasattr(array, "__cuda_array_interface__"):
+    if is_device_array(array):
         return "cuda"
     raise TypeError(f"expected a numpy.ndarray or cupy.ndarray, got {type(array).__name__}")
 
@@ -88,16 +112,16 @@ def to_device(array, device: str | None = None, dtype=None):
         a = to_numpy(array)
         return np.ascontiguousarray(a, dtype=dtype) if dtype is not None else np.ascontiguousarray(a)
     mod = xp(device)
-    if not hasattr(array, "__cuda_array_interface__"):
+    if not is_device_array(array):
         array = np.ascontiguousarray(array, dtype=dtype) if dtype is not None else np.ascontiguousarray(array)
     return mod.ascontiguousarray(mod.asarray(array, dtype=dtype))
 
 
 def to_numpy(array) -> np.ndarray:
-    """A NumPy array (copied from the GPU for a CuPy array)."""
+    """A NumPy array (copied from the device for a device array)."""
     if isinstance(array, np.ndarray):
         return array
-    if hasattr(array, "__cuda_array_interface__"):
+    if is_device_array(array):
         return array.get()
     return np.asarray(array)
 

@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from . import backend
+
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
            "TerminateOnNaN", "LearningCurve", "CSVLogger"]
 
@@ -121,7 +123,7 @@ class History(Callback):
 
 
 def _scalar(v):
-    """Python float for numpy/cupy scalars (keeps other values as they are)."""
+    """Python float for NumPy scalars and 0-d device arrays (keeps other values as they are)."""
     try:
         return float(v)
     except (TypeError, ValueError):
@@ -390,7 +392,7 @@ class TerminateOnNaN(Callback):
         loss = (logs or {}).get("loss")
         if loss is None:
             return
-        if hasattr(loss, "__cuda_array_interface__"):  # a device scalar: read it only now and then
+        if backend.is_device_array(loss):  # a device scalar: read it only now and then
             self._device_batches += 1
             if self._device_batches % self.device_check_every:
                 return

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backend
+
 __all__ = ["Loss", "CategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
            "MeanAbsoluteError", "categorical_crossentropy", "binary_crossentropy",
            "mean_squared_error", "mean_absolute_error", "mse", "mae", "get", "serialize"]
@@ -24,10 +26,7 @@ _ALIASES = {
 
 
 def _as_2d(y_true, y_pred):
-    if hasattr(y_pred, "__cuda_array_interface__"):
-        import cupy as xp
-    else:
-        xp = np
+    xp = backend.array_module(y_pred)
     p = xp.ascontiguousarray(xp.asarray(y_pred, dtype=np.float32))
     t = xp.ascontiguousarray(xp.asarray(y_true, dtype=np.float32))
     if p.ndim == 1:

@@ -4,7 +4,8 @@ recall, F1) with scikit-learn's definitions.
 
 Training metrics: ``get(name, loss_name) -> (display_name, fn)`` where
 ``fn(y_true, y_pred)`` returns one value per sample, shape (batch,), computed
-with the arrays' own module (NumPy, or CuPy for GPU arrays), so the model can
+with the arrays' own module (NumPy, or the CUDA device's: CuPy, or
+cudnn_lite.emulator in the emulated build), so the model can
 average them over an epoch without leaving the device. Like Keras, 'accuracy'
 (or 'acc') picks its flavour from the loss and the shapes:
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backend
+
 __all__ = [
     "get", "categorical_accuracy", "sparse_categorical_accuracy", "binary_accuracy",
     "mean_squared_error", "mean_absolute_error", "mse", "mae",
@@ -25,14 +28,8 @@ __all__ = [
 
 
 def _xp(*arrays):
-    """The array module (numpy or cupy) that owns the arrays."""
-    if all(isinstance(a, np.ndarray) for a in arrays):
-        return np  # the common CPU case, without trying to import CuPy each batch
-    try:
-        import cupy
-    except Exception:  # no CuPy (or a broken one): everything is NumPy
-        return np
-    return cupy.get_array_module(*arrays)
+    """The array module (numpy, or the CUDA device's) that owns the arrays."""
+    return backend.array_module(*arrays)
 
 
 def _per_sample_mean(xp, values):

@@ -97,7 +97,7 @@ class _Progbar:
 # -------------------------------------------------------------------- data
 
 def _is_array(x):
-    return isinstance(x, (np.ndarray, list)) or hasattr(x, "__cuda_array_interface__")
+    return isinstance(x, (np.ndarray, list)) or backend.is_device_array(x)
 
 
 def _is_sequence(x):
@@ -125,7 +125,7 @@ def _is_iterator(x):
 
 
 def _host_float32(a, name):
-    if hasattr(a, "__cuda_array_interface__"):
+    if backend.is_device_array(a):
         return a
     what = type(a).__name__
     try:
@@ -495,7 +495,7 @@ class Sequential:
             raise ValueError("a generator must yield (x_batch, y_batch) tuples")
         x, y = item[0], item[1]
         device = self.device or backend.get_device()
-        if device != "cpu" and hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray):
+        if device != "cpu" and backend.is_device_array(x):
             # already on the model's device (an augmenting flow on the GPU): no host round trip
             x = _device_float32(backend.xp(device), x, "x batch")
         else:

@@ -1,7 +1,8 @@
 """Functional API over the compiled kernels (``cudnn_lite._C``).
 
 Every function takes float32, C-contiguous arrays: NumPy arrays run the C++
-CPU kernels, CuPy arrays the CUDA kernels (on CuPy's current stream). Layouts
+CPU kernels, CuPy arrays the CUDA kernels (on CuPy's current stream; in the
+emulated CUDA build, cudnn_lite.emulator arrays on the emulator's). Layouts
 are channels-last like Keras: images NHWC, conv kernels HWIO, dense kernels
 (in, out). Outputs are allocated on the input's device unless ``out=`` gives a
 preallocated array of the right shape (the layer API reuses its buffers that
@@ -15,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from . import _C
+from . import _C, backend
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "OPTIMIZERS",
@@ -43,19 +44,18 @@ FILL_MODES = {"nearest": 0, "constant": 1, "reflect": 2, "wrap": 3}
 # ----------------------------------------------------------------- helpers
 
 def _xp(x):
-    """numpy or cupy, whichever owns x."""
+    """numpy, or the CUDA device's array module (CuPy, or cudnn_lite.emulator), whichever owns x."""
     if isinstance(x, np.ndarray):
         return np
-    if hasattr(x, "__cuda_array_interface__"):
-        import cupy  # only reached with a CuPy array in hand
-        return cupy
+    if backend.is_device_array(x):
+        return backend.xp("cuda")
     raise TypeError(f"expected a numpy.ndarray or cupy.ndarray, got {type(x).__name__}")
 
 
 def _arrays(**named):
     """TypeError unless every argument is a NumPy or CuPy array (checked before .shape is read)."""
     for name, value in named.items():
-        if not (isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__")):
+        if not (isinstance(value, np.ndarray) or backend.is_device_array(value)):
             raise TypeError(f"{name}: expected a float32 numpy.ndarray or cupy.ndarray, got {type(value).__name__}")
 
 

@@ -1,5 +1,6 @@
 """Test configuration: import the INSTALLED cudnn_lite, fail loudly without its _C,
-and run every op test on each available device ('cpu', and 'cuda' when usable)."""
+and run every op test on each available device ('cpu', and 'cuda' when usable: a GPU
+with CuPy, or the emulated CUDA build with cudnn_lite.emulator)."""
 from __future__ import annotations
 
 import os
@@ -57,11 +58,32 @@ def _cuda_usable():
         return False
 
 
-@pytest.fixture(params=["cpu", "cuda"])
-def device(request):
-    """'cpu' (NumPy arrays) or 'cuda' (CuPy arrays); helpers.to_device / to_host move data."""
-    if request.param == "cuda" and not _cuda_usable():
+def _skip_without_cuda():
+    if not _cuda_usable():
         with_cuda = getattr(cudnn_lite, "with_cuda", None) if C_IMPORT_ERROR is None else None
         pytest.skip("cuda: not usable here (cudnn_lite.cuda_available() is False: "
-                    f"with_cuda={with_cuda}, or no GPU visible, or CuPy missing)")
+                    f"with_cuda={with_cuda}, or no GPU visible, or CuPy missing; "
+                    "a CUDNN_LITE_CUDA=EMULATE build runs these without a GPU)")
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """'cpu' (NumPy arrays) or 'cuda' (device arrays: CuPy's, or cudnn_lite.emulator's in the
+    emulated build); helpers.to_device / to_host move data."""
+    if request.param == "cuda":
+        _skip_without_cuda()
     return request.param
+
+
+@pytest.fixture(scope="session")
+def cp():
+    """The CUDA device's array module, used like CuPy: CuPy on a GPU machine, cudnn_lite.emulator
+    in the emulated build (helpers.device_array_module). Skips where no CUDA device is usable.
+    CUDNN_LITE_TEST_NO_CUPY_POOL=1 turns CuPy's memory pool off (each array its own cudaMalloc,
+    so compute-sanitizer memcheck sees out-of-bounds accesses; the emulator has no pool)."""
+    _skip_without_cuda()
+    from helpers import device_array_module
+    xp = device_array_module()
+    if os.environ.get("CUDNN_LITE_TEST_NO_CUPY_POOL") == "1":
+        xp.cuda.set_allocator(None)
+    return xp

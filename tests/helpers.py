@@ -47,18 +47,23 @@ def f32_rtol(reduction: int = 1) -> float:
 
 # --------------------------------------------------------------- devices
 
+def device_array_module():
+    """The CUDA device's array module: CuPy on a GPU machine, cudnn_lite.emulator in the emulated
+    build (cudnn_lite.backend decides). Tests reach it only through here (or conftest's ``cp``)."""
+    from cudnn_lite import backend
+    return backend.xp("cuda")
+
+
 def to_device(a, device):
     if device == "cuda":
-        import cupy
-        return cupy.asarray(a)
+        return device_array_module().asarray(a)
     return a
 
 
 def to_host(a):
     if a is None or isinstance(a, np.ndarray):
         return a
-    import cupy
-    return cupy.asnumpy(a)
+    return device_array_module().asnumpy(a)
 
 
 # ------------------------------------------------------------------ data

@@ -7,9 +7,11 @@ from helpers import package as cudnn_lite  # None without _C: conftest then fail
 def test_build_info_keys():
     info = cudnn_lite.build_info()
     for key in ("cpu", "threads", "pybind11", "cuda_runtime", "cuda_architectures", "version",
-                "with_cuda", "cuda_devices"):
+                "with_cuda", "cuda_emulated", "cuda_devices"):
         assert key in info, f"build_info() lacks {key!r}: {sorted(info)}"
-    assert isinstance(info["with_cuda"], bool)
+    assert isinstance(info["with_cuda"], bool) and isinstance(info["cuda_emulated"], bool)
+    assert cudnn_lite.cuda_emulated == info["cuda_emulated"]
+    assert not info["cuda_emulated"] or info["with_cuda"], "the emulated build runs the CUDA kernels"
     assert isinstance(info["cpu"], str) and info["cpu"]
     assert info["version"] == cudnn_lite.__version__
     assert isinstance(info["threads"], int) and info["threads"] >= 1
@@ -22,6 +24,8 @@ def test_cuda_available_is_a_bool():
     assert isinstance(avail, bool)
     if not cudnn_lite.with_cuda or cudnn_lite.build_info()["cuda_devices"] == 0:
         assert avail is False
+    if cudnn_lite.cuda_emulated:  # the emulated device needs no GPU and no CuPy
+        assert avail is True and cudnn_lite.build_info()["cuda_devices"] == 1
 
 
 def test_threads_round_trip():

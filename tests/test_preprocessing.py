@@ -208,10 +208,7 @@ def test_channel_shift_stays_within_each_images_range():
     assert np.ptp(np.median(shifted, axis=1)) > 0.1  # different images, different shifts
 
 
-def test_host_and_device_flows_give_the_same_batches(device):
-    if device == "cpu":
-        pytest.skip("compares a CuPy flow with the NumPy one")
-    import cupy
+def test_host_and_device_flows_give_the_same_batches(cp):
     rng = np.random.default_rng(0)
     x = (rng.random((20, 12, 10, 3)) * 255).astype(np.uint8)
     y = np.eye(5, dtype=np.float32)[rng.integers(0, 5, 20)]
@@ -219,15 +216,15 @@ def test_host_and_device_flows_give_the_same_batches(device):
               channel_shift_range=10.0, zoom_range=0.2, shear_range=10)
     host, dev = ImageDataGenerator(**kw), ImageDataGenerator(**kw)
     host.fit(x)
-    dev.fit(cupy.asarray(x))
+    dev.fit(cp.asarray(x))
     np.testing.assert_allclose(dev.mean, host.mean, rtol=1e-5)
     np.testing.assert_allclose(dev.std, host.std, rtol=1e-5)
     a = host.flow(x, y, batch_size=8, seed=4)
-    b = dev.flow(cupy.asarray(x), cupy.asarray(y), batch_size=8, seed=4)
+    b = dev.flow(cp.asarray(x), cp.asarray(y), batch_size=8, seed=4)
     for epoch in range(2):
         for i in (2, 0, 1):
             (xa, ya), (xb, yb) = a[i], b[i]
-            assert isinstance(xb, cupy.ndarray) and isinstance(yb, cupy.ndarray)
+            assert isinstance(xb, cp.ndarray) and isinstance(yb, cp.ndarray)
             assert xb.dtype == np.float32 and yb.dtype == np.float32
             np.testing.assert_allclose(_host(xb), xa, rtol=1e-4, atol=1e-4)
             np.testing.assert_array_equal(_host(yb), ya)
@@ -235,16 +232,13 @@ def test_host_and_device_flows_give_the_same_batches(device):
         b.on_epoch_end()
 
 
-def test_fit_on_a_device_flow_keeps_batches_on_the_device(device, monkeypatch):
-    if device == "cpu":
-        pytest.skip("needs a GPU model and CuPy batches")
-    import cupy
+def test_fit_on_a_device_flow_keeps_batches_on_the_device(cp, monkeypatch):
     from cudnn_lite import backend, models
     from cudnn_lite.layers import Conv2D, Dense, Flatten
     monkeypatch.setattr(backend, "_device", "cuda")
     rng = np.random.default_rng(0)
-    x = cupy.asarray(rng.random((16, 8, 8, 3)).astype(np.float32))
-    y = cupy.asarray(np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)])
+    x = cp.asarray(rng.random((16, 8, 8, 3)).astype(np.float32))
+    y = cp.asarray(np.eye(3, dtype=np.float32)[rng.integers(0, 3, 16)])
     model = models.Sequential([Conv2D(4, 3, input_shape=(8, 8, 3)), Flatten(), Dense(3, activation="softmax")])
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
 
@@ -254,4 +248,4 @@ def test_fit_on_a_device_flow_keeps_batches_on_the_device(device, monkeypatch):
     flow = ImageDataGenerator(**AUG).flow(x, y, batch_size=8, seed=0)
     history = model.fit(flow, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    assert "x batch" not in seen, "CuPy batches for a GPU model must not take the host path"
+    assert "x batch" not in seen, "device batches for a GPU model must not take the host path"

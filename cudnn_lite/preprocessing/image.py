@@ -32,6 +32,8 @@ import numbers
 
 import numpy as np
 
+from .. import backend
+
 __all__ = ["ImageDataGenerator", "NumpyArrayIterator", "apply_affine_transform_batch"]
 
 _FILL_MODES = ("nearest", "constant", "reflect", "wrap")
@@ -40,16 +42,12 @@ _IDENTITY6 = np.array([1, 0, 0, 0, 1, 0], dtype=np.float32)  # (m0 .. m5) of the
 
 # ---------------------------------------------------------------- devices
 
-def _is_gpu(a):
-    return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
+_is_gpu = backend.is_device_array
 
 
 def _xp(a):
-    """cupy for a CuPy array, numpy for anything else."""
-    if _is_gpu(a):
-        import cupy  # only reached with a CuPy array in hand
-        return cupy
-    return np
+    """The device's array module (CuPy, or cudnn_lite.emulator) for a device array, else numpy."""
+    return backend.array_module(a)
 
 
 def _to(xp, a, dtype=None):
