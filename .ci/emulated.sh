@@ -30,6 +30,9 @@ pip install --no-build-isolation --no-deps --upgrade -q --target "$work/site" . 
   -Ccmake.define.CUDNN_LITE_CUDA=EMULATE
 echo "   built in $(( $(date +%s) - start )) s"
 
+export CUDNN_LITE_EMU_SCHEDULE="${CUDNN_LITE_EMU_SCHEDULE:-in-order}"
+export CUDNN_LITE_EMU_BLOCK_ORDER="${CUDNN_LITE_EMU_BLOCK_ORDER:-forward}"
+export CUDNN_LITE_EMU_CHECK_SCHEDULE="${CUDNN_LITE_EMU_CHECK_SCHEDULE:-warp-greedy}"
 (cd "$work" && PYTHONPATH="$work/site" python -c "import cudnn_lite, cudnn_lite._C as c; \
 assert cudnn_lite.__file__.startswith('$work/site'), cudnn_lite.__file__; \
 assert c.cuda_emulated and c.with_cuda and cudnn_lite.cuda_available(); \
@@ -38,11 +41,7 @@ print('  ', cudnn_lite.build_info()['cuda_runtime'], c.emulator_options())")
 echo "== emulated CUDA: the CUDA test cases, every launch under two schedules"
 t0=$(date +%s)
 set +e
-PYTHONPATH="$work/site" \
-  CUDNN_LITE_EMU_SCHEDULE="${CUDNN_LITE_EMU_SCHEDULE:-in-order}" \
-  CUDNN_LITE_EMU_BLOCK_ORDER="${CUDNN_LITE_EMU_BLOCK_ORDER:-forward}" \
-  CUDNN_LITE_EMU_CHECK_SCHEDULE="${CUDNN_LITE_EMU_CHECK_SCHEDULE:-warp-greedy}" \
-  OMP_NUM_THREADS=2 \
+PYTHONPATH="$work/site" OMP_NUM_THREADS=2 \
   pytest -q -p no:cacheprovider -rs -k "cuda or emulator" ${EMULATED_PYTEST_ARGS:-} \
     >"$work/logs/tests.log" 2>&1
 rc=$?

@@ -11,7 +11,8 @@
 
 #include <cstddef>
 
-#if defined(__x86_64__) && defined(__linux__)
+// (define CUDNN_LITE_EMU_UCONTEXT to use the fallback on x86-64 too, e.g. to test it)
+#if defined(__x86_64__) && defined(__linux__) && !defined(CUDNN_LITE_EMU_UCONTEXT)
 #define CUDNN_LITE_EMU_ASM_SWITCH 1
 #else
 #include <ucontext.h>
