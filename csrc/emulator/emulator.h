@@ -40,6 +40,7 @@ struct Options {
 };
 
 Options options();                // the current options (read from the environment first)
+Options options_from_environment();  // CUDNN_LITE_EMU_* (options.cpp); bad values are reported
 void configure(const Options& o);  // throws std::invalid_argument on nonsense
 const char* schedule_name(Schedule s);
 const char* block_order_name(BlockOrder o);

@@ -633,49 +633,10 @@ uint64_t warp_collective(Collective op, unsigned mask, uint64_t payload, int b, 
 
 // ------------------------------------------------------------------ options
 
-namespace {
-
-const char* env(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && v[0] != '\0' ? v : nullptr;
-}
-
-uint64_t env_number(const char* name, uint64_t fallback) {
-  const char* v = env(name);
-  if (!v) return fallback;
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v, &end, 10);
-  if (end == v || *end != '\0') {
-    std::fprintf(stderr, "cudnn_lite emulator: ignoring %s=%s (not a number)\n", name, v);
-    return fallback;
-  }
-  return n;
-}
-
-}  // namespace
-
 void Engine::load_options_once() {
   if (configured) return;
   configured = true;
-  Options o;
-  try {
-    if (const char* v = env("CUDNN_LITE_EMU_SCHEDULE")) o.schedule = parse_schedule(v);
-    if (const char* v = env("CUDNN_LITE_EMU_BLOCK_ORDER")) o.block_order = parse_block_order(v);
-    if (const char* v = env("CUDNN_LITE_EMU_CHECK_SCHEDULE")) {
-      if (std::string(v) != "none") {
-        o.check = true;
-        o.check_schedule = parse_schedule(v);
-      }
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cudnn_lite emulator: %s; using the defaults\n", e.what());
-  }
-  o.seed = env_number("CUDNN_LITE_EMU_SEED", 0);
-  o.sms = static_cast<int>(env_number("CUDNN_LITE_EMU_SMS", 2));
-  if (o.sms < 1 || o.sms > 1024) o.sms = 2;
-  o.stack_bytes = static_cast<size_t>(env_number("CUDNN_LITE_EMU_STACK_KB", 0)) * 1024;
-  o.memory_bytes = static_cast<size_t>(env_number("CUDNN_LITE_EMU_MEMORY_MB", 8192)) << 20;
-  opts = o;
+  opts = options_from_environment();
 }
 
 Options options() {
@@ -693,38 +654,6 @@ void configure(const Options& o) {
   std::lock_guard<std::mutex> lock(E.launch_mutex);
   E.load_options_once();
   E.opts = o;
-}
-
-const char* schedule_name(Schedule s) {
-  switch (s) {
-    case Schedule::in_order: return "in-order";
-    case Schedule::reverse: return "reverse";
-    case Schedule::warp_greedy: return "warp-greedy";
-    case Schedule::random: return "random";
-  }
-  return "?";
-}
-
-const char* block_order_name(BlockOrder o) {
-  switch (o) {
-    case BlockOrder::forward: return "forward";
-    case BlockOrder::reverse: return "reverse";
-    case BlockOrder::random: return "random";
-  }
-  return "?";
-}
-
-Schedule parse_schedule(const std::string& s) {
-  for (Schedule v : {Schedule::in_order, Schedule::reverse, Schedule::warp_greedy, Schedule::random})
-    if (s == schedule_name(v)) return v;
-  throw std::invalid_argument("schedule: expected in-order, reverse, warp-greedy or random, got '" +
-                              s + "'");
-}
-
-BlockOrder parse_block_order(const std::string& s) {
-  for (BlockOrder v : {BlockOrder::forward, BlockOrder::reverse, BlockOrder::random})
-    if (s == block_order_name(v)) return v;
-  throw std::invalid_argument("block order: expected forward, reverse or random, got '" + s + "'");
 }
 
 Stats stats() {

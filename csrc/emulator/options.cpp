@@ -1,0 +1,93 @@
+// options.cpp: the emulator's options from the environment, and the names of its schedules
+// and block orders (see emulator.h for what each option does).
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "emulator.h"
+
+namespace cudnn_lite {
+namespace emulator {
+
+namespace {
+
+const char* env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && v[0] != '\0' ? v : nullptr;
+}
+
+uint64_t env_number(const char* name, uint64_t fallback) {
+  const char* v = env(name);
+  if (!v) return fallback;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  if (end == v || *end != '\0') {
+    std::fprintf(stderr, "cudnn_lite emulator: ignoring %s=%s (not a number)\n", name, v);
+    return fallback;
+  }
+  return n;
+}
+
+}  // namespace
+
+Options options_from_environment() {
+  Options o;
+  try {
+    if (const char* v = env("CUDNN_LITE_EMU_SCHEDULE")) o.schedule = parse_schedule(v);
+    if (const char* v = env("CUDNN_LITE_EMU_BLOCK_ORDER")) o.block_order = parse_block_order(v);
+    if (const char* v = env("CUDNN_LITE_EMU_CHECK_SCHEDULE")) {
+      if (std::string(v) != "none") {
+        o.check = true;
+        o.check_schedule = parse_schedule(v);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cudnn_lite emulator: %s; using the defaults\n", e.what());
+  }
+  o.seed = env_number("CUDNN_LITE_EMU_SEED", 0);
+  o.sms = static_cast<int>(env_number("CUDNN_LITE_EMU_SMS", 2));
+  if (o.sms < 1 || o.sms > 1024) o.sms = 2;
+  o.stack_bytes = static_cast<size_t>(env_number("CUDNN_LITE_EMU_STACK_KB", 0)) * 1024;
+  if (o.stack_bytes != 0 && o.stack_bytes < 16 * 1024) {
+    std::fprintf(stderr, "cudnn_lite emulator: CUDNN_LITE_EMU_STACK_KB below 16 ignored\n");
+    o.stack_bytes = 0;
+  }
+  o.memory_bytes = static_cast<size_t>(env_number("CUDNN_LITE_EMU_MEMORY_MB", 8192)) << 20;
+  return o;
+}
+
+const char* schedule_name(Schedule s) {
+  switch (s) {
+    case Schedule::in_order: return "in-order";
+    case Schedule::reverse: return "reverse";
+    case Schedule::warp_greedy: return "warp-greedy";
+    case Schedule::random: return "random";
+  }
+  return "?";
+}
+
+const char* block_order_name(BlockOrder o) {
+  switch (o) {
+    case BlockOrder::forward: return "forward";
+    case BlockOrder::reverse: return "reverse";
+    case BlockOrder::random: return "random";
+  }
+  return "?";
+}
+
+Schedule parse_schedule(const std::string& s) {
+  for (Schedule v : {Schedule::in_order, Schedule::reverse, Schedule::warp_greedy, Schedule::random})
+    if (s == schedule_name(v)) return v;
+  throw std::invalid_argument("schedule: expected in-order, reverse, warp-greedy or random, got '" +
+                              s + "'");
+}
+
+BlockOrder parse_block_order(const std::string& s) {
+  for (BlockOrder v : {BlockOrder::forward, BlockOrder::reverse, BlockOrder::random})
+    if (s == block_order_name(v)) return v;
+  throw std::invalid_argument("block order: expected forward, reverse or random, got '" + s + "'");
+}
+
+}  // namespace emulator
+}  // namespace cudnn_lite
