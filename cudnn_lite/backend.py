@@ -20,6 +20,8 @@ import re
 
 import numpy as np
 
+import cudnn_lite  # the package root (with_cuda, cuda_emulated, cuda_available): always imported first
+
 __all__ = ["DEVICES", "get_device", "set_device", "xp", "array_module", "is_device_array", "to_device",
            "to_numpy", "device_of", "set_random_seed", "rng", "new_seed", "clear_session", "unique_name",
            "epsilon"]
@@ -43,7 +45,6 @@ def _check_device(name) -> str:
         raise ValueError(f"device: expected one of {list(DEVICES)}, got {name!r}")
     name = name.lower()
     if name == "cuda":
-        import cudnn_lite
         if not cudnn_lite.cuda_available():
             raise RuntimeError("device 'cuda' is not available: cudnn_lite was built without CUDA, "
                                "no GPU is visible or CuPy does not import (use 'cpu')")
@@ -54,7 +55,6 @@ def get_device() -> str:
     """The device new models use: 'cuda' when available (and not overridden), else 'cpu'."""
     global _device
     if _device is None:
-        import cudnn_lite
         _device = "cuda" if cudnn_lite.cuda_available() else "cpu"
     return _device
 
@@ -72,11 +72,10 @@ def xp(device: str | None = None):
     if device == "cpu":
         return np
     if device == "cuda":
-        import cudnn_lite
         if cudnn_lite.cuda_emulated:
-            from . import emulator
+            from . import emulator  # the emulated build's array module: imported only there
             return emulator
-        import cupy
+        import cupy  # optional dependency (the 'cuda' extra)
         return cupy
     raise ValueError(f"device: expected one of {list(DEVICES)}, got {device!r}")
 

@@ -14,7 +14,7 @@ a second for the verbose=1 progress bar).
 """
 from __future__ import annotations
 
-import math
+import json
 import numbers
 import sys
 import time
@@ -24,7 +24,10 @@ import numpy as np
 from . import backend
 from . import layers as _layers
 from . import losses as _losses
+from . import metrics as _metrics
+from . import ops
 from . import optimizers as _optimizers
+from .callbacks import History
 from .layers.core import InputLayer, Layer
 
 __all__ = ["Sequential", "load_model"]
@@ -352,7 +355,6 @@ class Sequential:
         if isinstance(metrics, (str, dict)) or callable(metrics):
             metrics = [metrics]
         self._metric_specs = list(metrics or [])
-        from . import metrics as _metrics
         self._compiled_metrics = [tuple(_metrics.get(m, loss)) for m in self._metric_specs]
         self.metrics_names = ["loss"] + [name for name, _ in self._compiled_metrics]
 
@@ -410,7 +412,6 @@ class Sequential:
 
     def _loss_values(self, y, t, training):
         """Per-sample losses (rows,) and, when training, the gradient w.r.t. the output."""
-        from . import ops
         rows = y.shape[0]
         y2, t2 = y.reshape(rows, -1), t.reshape(rows, -1)
         per = ops.loss_forward(y2, t2, self._loss_kind, out=self._buffer("loss", (rows,)))
@@ -516,7 +517,6 @@ class Sequential:
         the model stays usable and ``fit(..., initial_epoch=model.epoch)`` continues (see
         SECURITY.md). ``model.epoch`` counts completed epochs and is saved by ``model.save``.
         """
-        from .callbacks import History
         self._require_compiled("fit")
         if class_weight is not None or sample_weight is not None:
             raise ValueError("class_weight / sample_weight: not supported")
@@ -803,7 +803,6 @@ class Sequential:
         return model
 
     def to_json(self):
-        import json
         return json.dumps({"class_name": "Sequential", "config": self.get_config()})
 
     # --------------------------------------------------------------- files

@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from . import backend
+from . import backend, ops
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Nadam", "get", "serialize",
            "deserialize"]
@@ -107,7 +107,6 @@ class Optimizer:
 
     def apply(self, params, grads, l2s=None):
         """One step: update every ``params[i]`` in place with ``grads[i]`` (L2 ``l2s[i]``)."""
-        from . import ops
         self.build(params)
         t = self.iterations + 1
         lr = self.current_learning_rate()

@@ -51,6 +51,9 @@ import zlib
 
 import numpy as np
 
+from . import backend
+from . import optimizers as _optimizers
+
 __all__ = ["FORMAT", "VERSION", "save_model", "load_model", "save_weights", "load_weights", "read_file",
            "write_file"]
 
@@ -242,7 +245,6 @@ def save_model(model, path, include_optimizer=True) -> None:
     """Architecture + weights + compile arguments + optimizer config and state."""
     if not model.built:
         raise ValueError("the model is not built yet: there is nothing to save")
-    from . import optimizers as _optimizers
     header = {"format": FORMAT, "version": VERSION, "kind": "model", "weights": _weight_entries(model),
               "model": {"class_name": type(model).__name__, "config": model.get_config()},
               "compile": None, "optimizer": None}
@@ -263,7 +265,6 @@ def save_model(model, path, include_optimizer=True) -> None:
 
 
 def _training_state(model):
-    from . import backend
     return {"epoch": int(getattr(model, "epoch", 0)), "rng": backend.rng().bit_generator.state,
             "layers": {layer.name: layer.get_rng_state() for layer in model.layers
                        if hasattr(layer, "get_rng_state")}}
@@ -271,7 +272,6 @@ def _training_state(model):
 
 def _restore_training_state(path, model, state):
     """Epoch, dropout streams and the shuffling generator from a save_model header (absent: skip)."""
-    from . import backend
     if state is None:
         return
     try:
@@ -301,7 +301,6 @@ def load_model(path, custom_objects=None, compile=True):
 
 
 def _load_model(path, header, arrays, custom_objects, compile):
-    from . import optimizers as _optimizers
     from .models import Sequential
     model_cfg = header.get("model")
     if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential":

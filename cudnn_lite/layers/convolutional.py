@@ -6,6 +6,7 @@ import warnings
 
 from .. import activations as _activations
 from .. import initializers as _initializers
+from .. import ops
 from .. import regularizers as _regularizers
 from .core import Layer, positive_int
 
@@ -68,14 +69,12 @@ class Conv2D(Layer):
                                     regularizer=self.bias_regularizer) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
-        from .. import ops
         n, h, w, c = input_shape
         _, oh, ow, k = ops.conv_output_shape((1, h, w, c), self.filters, self.kernel_size, self.strides,
                                              self.padding)
         return (n, oh, ow, k)
 
     def forward(self, x, training=False):
-        from .. import ops
         out_shape = (x.shape[0],) + tuple(self.output_shape[1:])
         b = self.bias.value if self.bias is not None else None
         act = self.activation
@@ -90,7 +89,6 @@ class Conv2D(Layer):
         return y
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         dz = self._activation_backward(self.activation, self._y, dy)
         ops.conv2d_backward_filter(self._x, dz, self.kernel.shape, self.strides, self.padding, out=self.kernel.grad)
         if self.bias is not None:

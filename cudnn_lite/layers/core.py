@@ -17,6 +17,7 @@ import numpy as np
 from .. import activations as _activations
 from .. import backend
 from .. import initializers as _initializers
+from .. import ops
 from .. import regularizers as _regularizers
 
 __all__ = ["Weight", "Layer", "Dense", "Flatten", "Activation", "LeakyReLU", "Dropout", "InputLayer"]
@@ -198,7 +199,6 @@ class Layer:
 
     def _activation_backward(self, act, y, dy, key="dz"):
         """Gradient through ``act`` given its output y (fused softmax+CE: identity)."""
-        from .. import ops
         if act.name == "linear":
             return dy
         if act.name == "softmax":
@@ -264,7 +264,6 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
-        from .. import ops
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1])
         rows = x2.shape[0]
@@ -280,7 +279,6 @@ class Dense(Layer):
         return y.reshape(tuple(lead) + (self.units,))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         in_shape = self._x.shape
         dz = self._activation_backward(self.activation, self._y, dy.reshape(-1, self.units))
         ops.sgemm(self._x, dz, trans_a=True, out=self.kernel.grad)
@@ -330,7 +328,6 @@ class Activation(Layer):
         self.activation = _activations.get(activation)
 
     def forward(self, x, training=False):
-        from .. import ops
         act = self.activation
         if act.name == "linear":
             y = x
@@ -342,7 +339,6 @@ class Activation(Layer):
         return y
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
         act = self.activation
@@ -397,7 +393,6 @@ class Dropout(Layer):
         self._active = False
 
     def forward(self, x, training=False):
-        from .. import ops
         self._active = bool(training) and self.rate > 0.0
         if not self._active:
             return x
@@ -406,7 +401,6 @@ class Dropout(Layer):
         return ops.dropout_forward(x, self.rate, self._seed, self._call_offset, out=self._buffer("y", x.shape))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
         if not self._active:

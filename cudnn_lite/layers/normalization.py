@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend
 from .. import initializers as _initializers
+from .. import ops
 from .. import regularizers as _regularizers
 from .core import Layer
 
@@ -74,7 +75,6 @@ class BatchNormalization(Layer):
                 self.beta.value if self.beta is not None else self._zeros)
 
     def forward(self, x, training=False):
-        from .. import ops
         gamma, beta = self._gamma_beta()
         out = self._buffer("y", x.shape)
         self._training = bool(training) and self.trainable
@@ -89,7 +89,6 @@ class BatchNormalization(Layer):
         return y
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         gamma, _ = self._gamma_beta()
         if not self._training:  # frozen layer (trainable=False): y = x * scale + shift, scale per channel
             if not need_dx:
