@@ -23,8 +23,8 @@ import numpy as np
 import cudnn_lite  # the package root (with_cuda, cuda_emulated, cuda_available): always imported first
 
 __all__ = ["DEVICES", "get_device", "set_device", "xp", "array_module", "is_device_array", "to_device",
-           "to_numpy", "device_of", "set_random_seed", "rng", "new_seed", "clear_session", "unique_name",
-           "epsilon"]
+           "to_numpy", "device_of", "BufferCache", "set_random_seed", "rng", "new_seed", "clear_session",
+           "unique_name", "epsilon"]
 
 DEVICES = ("cpu", "cuda")
 
@@ -123,6 +123,34 @@ def to_numpy(array) -> np.ndarray:
     if is_device_array(array):
         return array.get()
     return np.asarray(array)
+
+
+class BufferCache:
+    """Scratch arrays reused across calls, one per (name, shape, dtype, device): layers and models
+    pass them as ``out=`` so a training step allocates nothing once a batch size has been seen.
+    ``like`` is an array on the device the buffer must live on. Past ``limit`` entries (many
+    distinct batch sizes) the cache forgets everything and starts over."""
+
+    def __init__(self, limit: int = 32):
+        self.limit = limit
+        self._arrays: dict = {}
+
+    def get(self, name: str, shape, like, dtype=np.float32):
+        mod = array_module(like)
+        key = (name, tuple(int(s) for s in shape), np.dtype(dtype), mod)
+        buf = self._arrays.get(key)
+        if buf is None:
+            if len(self._arrays) > self.limit:
+                self._arrays = {}
+            buf = mod.empty(key[1], dtype=dtype)
+            self._arrays[key] = buf
+        return buf
+
+    def clear(self) -> None:
+        self._arrays = {}
+
+    def __len__(self):
+        return len(self._arrays)
 
 
 # ----------------------------------------------------------------- seeding

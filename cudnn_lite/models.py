@@ -183,7 +183,7 @@ class Sequential:
         self._build_input_shape = None
         self._compiled_metrics = []  # (display name, fn)
         self._metric_specs = []
-        self._buffers = {}
+        self._buffers = backend.BufferCache()  # loss values, loss gradient, shuffled batches
         for layer in layers or []:
             self.add(layer)
 
@@ -254,7 +254,7 @@ class Sequential:
         if self.optimizer is not None:
             self.optimizer.variables_on(device)
         self.device = device
-        self._buffers = {}
+        self._buffers.clear()
         return self
 
     # ------------------------------------------------------------ weights
@@ -368,16 +368,6 @@ class Sequential:
                                "(model.compile(optimizer, loss, metrics))")
 
     # ------------------------------------------------------------ compute
-    def _buffer(self, key, shape, dtype=np.float32):
-        shape = tuple(int(s) for s in shape)
-        buf = self._buffers.get((key, shape))
-        if buf is None:
-            if len(self._buffers) > 32:
-                self._buffers = {}
-            buf = backend.xp(self.device).empty(shape, dtype=dtype)
-            self._buffers[(key, shape)] = buf
-        return buf
-
     def _forward(self, x, training):
         for layer in self.layers:
             x = layer.forward(x, training)
@@ -414,13 +404,14 @@ class Sequential:
         """Per-sample losses (rows,) and, when training, the gradient w.r.t. the output."""
         rows = y.shape[0]
         y2, t2 = y.reshape(rows, -1), t.reshape(rows, -1)
-        per = ops.loss_forward(y2, t2, self._loss_kind, out=self._buffer("loss", (rows,)))
+        per = ops.loss_forward(y2, t2, self._loss_kind, out=self._buffers.get("loss", (rows,), like=y2))
         if not training:
             return per, None
+        out = self._buffers.get("dloss", y2.shape, like=y2)
         if self._fused():
-            g = ops.softmax_cross_entropy_backward(y2, t2, out=self._buffer("dloss", y2.shape))
+            g = ops.softmax_cross_entropy_backward(y2, t2, out=out)
         else:
-            g = ops.loss_backward(y2, t2, self._loss_kind, out=self._buffer("dloss", y2.shape))
+            g = ops.loss_backward(y2, t2, self._loss_kind, out=out)
         return per, g.reshape(y.shape)
 
     def _step(self, xb, yb, training):
@@ -469,8 +460,8 @@ class Sequential:
                 yield x_dev[start:stop], y_dev[start:stop]
                 continue
             idx = order[start:stop]
-            xb = _gather(xp, x_dev, idx, self._buffer("xb", (stop - start,) + x_dev.shape[1:]))
-            yb = _gather(xp, y_dev, idx, self._buffer("yb", (stop - start,) + y_dev.shape[1:]))
+            xb = _gather(xp, x_dev, idx, self._buffers.get("xb", (stop - start,) + x_dev.shape[1:], like=x_dev))
+            yb = _gather(xp, y_dev, idx, self._buffers.get("yb", (stop - start,) + y_dev.shape[1:], like=y_dev))
             yield xb, yb
 
     def _generator_batches(self, gen, steps, shuffle, rng):

@@ -80,11 +80,11 @@ class Conv2D(Layer):
         act = self.activation
         if act.name == "softmax":
             z = ops.conv2d_forward(x, self.kernel.value, b, self.strides, self.padding, "linear",
-                                   out=self._buffer("z", out_shape))
-            y = ops.softmax_forward(z, out=self._buffer("y", out_shape))
+                                   out=self._buffers.get("z", out_shape, like=x))
+            y = ops.softmax_forward(z, out=self._buffers.get("y", out_shape, like=x))
         else:
             y = ops.conv2d_forward(x, self.kernel.value, b, self.strides, self.padding, act.name, act.alpha,
-                                   out=self._buffer("y", out_shape))
+                                   out=self._buffers.get("y", out_shape, like=x))
         self._x, self._y = x, y
         return y
 
@@ -96,7 +96,7 @@ class Conv2D(Layer):
         if not need_dx:
             return None
         return ops.conv2d_backward_data(dz, self.kernel.value, self._x.shape, self.strides, self.padding,
-                                        out=self._buffer("dx", self._x.shape))
+                                        out=self._buffers.get("dx", self._x.shape, like=dz))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),

@@ -89,7 +89,7 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self._weights: list[Weight] = []
-        self._buffers = {}
+        self._buffers = backend.BufferCache()  # out= arrays of forward/backward, per shape
         self._fused_softmax_ce = False  # set by the model: this layer's softmax gradient is fused into the loss
 
     # ---------------------------------------------------------- weights
@@ -165,22 +165,11 @@ class Layer:
             w.value = backend.to_device(w.value, device)
             if w.grad is not None:
                 w.grad = backend.to_device(w.grad, device)
-        self._buffers = {}
+        self._buffers.clear()
         self.device = device
 
-    def _buffer(self, key, shape):
-        """A float32 array of ``shape`` on the layer's device, reused across calls."""
-        shape = tuple(int(s) for s in shape)
-        buf = self._buffers.get((key, shape))
-        if buf is None:
-            if len(self._buffers) > 32:  # many distinct batch sizes: forget the old ones
-                self._buffers = {}
-            buf = backend.xp(self.device).empty(shape, dtype=np.float32)
-            self._buffers[(key, shape)] = buf
-        return buf
-
     def release_buffers(self):
-        self._buffers = {}
+        self._buffers.clear()
 
     # ---------------------------------------------------------- compute
     def forward(self, x, training=False):
@@ -201,12 +190,13 @@ class Layer:
         """Gradient through ``act`` given its output y (fused softmax+CE: identity)."""
         if act.name == "linear":
             return dy
+        out = self._buffers.get(key, dy.shape, like=dy)
         if act.name == "softmax":
             if self._fused_softmax_ce:
                 return dy
-            return ops.softmax_backward(y, dy, out=self._buffer(key, dy.shape))
+            return ops.softmax_backward(y, dy, out=out)
         # relu/leaky_relu/step read the sign of x, which y shares; sigmoid/tanh read y
-        return ops.activation_backward(y, y, dy, act.name, act.alpha, out=self._buffer(key, dy.shape))
+        return ops.activation_backward(y, y, dy, act.name, act.alpha, out=out)
 
     # ---------------------------------------------------------- config
     def get_config(self):
@@ -270,11 +260,12 @@ class Dense(Layer):
         b = self.bias.value if self.bias is not None else None
         act = self.activation
         if act.name == "softmax":
-            z = ops.dense_forward(x2, self.kernel.value, b, "linear", out=self._buffer("z", (rows, self.units)))
-            y = ops.softmax_forward(z, out=self._buffer("y", (rows, self.units)))
+            z = ops.dense_forward(x2, self.kernel.value, b, "linear",
+                                  out=self._buffers.get("z", (rows, self.units), like=x2))
+            y = ops.softmax_forward(z, out=self._buffers.get("y", (rows, self.units), like=x2))
         else:
             y = ops.dense_forward(x2, self.kernel.value, b, act.name, act.alpha,
-                                  out=self._buffer("y", (rows, self.units)))
+                                  out=self._buffers.get("y", (rows, self.units), like=x2))
         self._x, self._y = x2, y
         return y.reshape(tuple(lead) + (self.units,))
 
@@ -286,7 +277,7 @@ class Dense(Layer):
             ops.bias_backward(dz, out=self.bias.grad)
         if not need_dx:
             return None
-        dx = ops.sgemm(dz, self.kernel.value, trans_b=True, out=self._buffer("dx", in_shape))
+        dx = ops.sgemm(dz, self.kernel.value, trans_b=True, out=self._buffers.get("dx", in_shape, like=dz))
         return dx.reshape(tuple(dy.shape[:-1]) + (in_shape[-1],))
 
     def get_config(self):
@@ -332,9 +323,9 @@ class Activation(Layer):
         if act.name == "linear":
             y = x
         elif act.name == "softmax":
-            y = ops.softmax_forward(x, out=self._buffer("y", x.shape))
+            y = ops.softmax_forward(x, out=self._buffers.get("y", x.shape, like=x))
         else:
-            y = ops.activation_forward(x, act.name, act.alpha, out=self._buffer("y", x.shape))
+            y = ops.activation_forward(x, act.name, act.alpha, out=self._buffers.get("y", x.shape, like=x))
         self._x, self._y = x, y
         return y
 
@@ -344,7 +335,8 @@ class Activation(Layer):
         act = self.activation
         if act.name in ("linear", "softmax"):
             return self._activation_backward(act, self._y, dy, "dx")
-        return ops.activation_backward(self._x, self._y, dy, act.name, act.alpha, out=self._buffer("dx", dy.shape))
+        return ops.activation_backward(self._x, self._y, dy, act.name, act.alpha,
+                                       out=self._buffers.get("dx", dy.shape, like=dy))
 
     def get_config(self):
         return {**super().get_config(), "activation": _activations.serialize(self.activation)}
@@ -398,14 +390,16 @@ class Dropout(Layer):
             return x
         self._call_offset = self._offset
         self._offset += int(x.size)
-        return ops.dropout_forward(x, self.rate, self._seed, self._call_offset, out=self._buffer("y", x.shape))
+        return ops.dropout_forward(x, self.rate, self._seed, self._call_offset,
+                                   out=self._buffers.get("y", x.shape, like=x))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
         if not self._active:
             return dy
-        return ops.dropout_backward(dy, self.rate, self._seed, self._call_offset, out=self._buffer("dx", dy.shape))
+        return ops.dropout_backward(dy, self.rate, self._seed, self._call_offset,
+                                    out=self._buffers.get("dx", dy.shape, like=dy))
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": None, "seed": self.seed}

@@ -76,7 +76,7 @@ class BatchNormalization(Layer):
 
     def forward(self, x, training=False):
         gamma, beta = self._gamma_beta()
-        out = self._buffer("y", x.shape)
+        out = self._buffers.get("y", x.shape, like=x)
         self._training = bool(training) and self.trainable
         if self._training:
             y, self._save_mean, self._save_invstd = ops.batchnorm_forward_train(
@@ -95,9 +95,9 @@ class BatchNormalization(Layer):
                 return None
             xp = backend.xp(self.device)
             scale = gamma / xp.sqrt(self.moving_variance.value + np.float32(self.epsilon))
-            return xp.multiply(dy, scale, out=self._buffer("dx", dy.shape))
+            return xp.multiply(dy, scale, out=self._buffers.get("dx", dy.shape, like=dy))
         dx, dgamma, dbeta = ops.batchnorm_backward(self._x, dy, gamma, self._save_mean, self._save_invstd,
-                                                   out=self._buffer("dx", self._x.shape))
+                                                   out=self._buffers.get("dx", self._x.shape, like=dy))
         if self.gamma is not None:
             self.gamma.grad[...] = dgamma
         if self.beta is not None:

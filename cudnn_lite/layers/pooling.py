@@ -38,13 +38,13 @@ class MaxPooling2D(_Pooling2D):
     def forward(self, x, training=False):
         self._x = x
         return ops.maxpool2d_forward(x, self.pool_size, self.strides, self.padding,
-                                     out=self._buffer("y", (x.shape[0],) + self.output_shape[1:]))
+                                     out=self._buffers.get("y", (x.shape[0],) + self.output_shape[1:], like=x))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
         return ops.maxpool2d_backward(self._x, dy, self.pool_size, self.strides, self.padding,
-                                      out=self._buffer("dx", self._x.shape))
+                                      out=self._buffers.get("dx", self._x.shape, like=dy))
 
 
 class AveragePooling2D(_Pooling2D):
@@ -53,13 +53,13 @@ class AveragePooling2D(_Pooling2D):
     def forward(self, x, training=False):
         self._x_shape = x.shape
         return ops.avgpool2d_forward(x, self.pool_size, self.strides, self.padding,
-                                     out=self._buffer("y", (x.shape[0],) + self.output_shape[1:]))
+                                     out=self._buffers.get("y", (x.shape[0],) + self.output_shape[1:], like=x))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
         return ops.avgpool2d_backward(dy, self._x_shape, self.pool_size, self.strides, self.padding,
-                                      out=self._buffer("dx", self._x_shape))
+                                      out=self._buffers.get("dx", self._x_shape, like=dy))
 
 
 class GlobalAveragePooling2D(Layer):
@@ -81,12 +81,13 @@ class GlobalAveragePooling2D(Layer):
 
     def forward(self, x, training=False):
         self._x_shape = x.shape
-        return ops.global_avgpool2d_forward(x, out=self._buffer("y", (x.shape[0], x.shape[-1])))
+        return ops.global_avgpool2d_forward(x, out=self._buffers.get("y", (x.shape[0], x.shape[-1]), like=x))
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
             return None
-        return ops.global_avgpool2d_backward(dy, self._x_shape, out=self._buffer("dx", self._x_shape))
+        return ops.global_avgpool2d_backward(dy, self._x_shape,
+                                             out=self._buffers.get("dx", self._x_shape, like=dy))
 
 
 MaxPool2D, AvgPool2D, GlobalAvgPool2D = MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D
