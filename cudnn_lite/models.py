@@ -373,22 +373,27 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def _backward(self, g):
+    def _backward(self, g, logits=False):
+        """Backward through the layers, from g = dL/d(output) (``logits``: dL/d(the last layer's
+        activation input), which enters through its backward_logits)."""
         first = next((i for i, l in enumerate(self.layers) if l.trainable_weights), None)
         if first is None:
             return
-        for i in range(len(self.layers) - 1, first - 1, -1):
-            g = self.layers[i].backward(g, need_dx=i > first)
+        last = len(self.layers) - 1
+        for i in range(last, first - 1, -1):
+            layer = self.layers[i]
+            if i == last and logits:
+                g = layer.backward_logits(g, need_dx=i > first)
+            else:
+                g = layer.backward(g, need_dx=i > first)
 
     def _fused(self):
-        """Softmax output + categorical cross-entropy: the loss gradient is taken w.r.t. the logits."""
+        """Softmax output + categorical cross-entropy: the loss gradient is taken w.r.t. the logits
+        (y - t) and enters the last layer through its backward_logits."""
         last = self.layers[-1]
         act = getattr(last, "activation", None)
-        fused = (self._loss_kind == "categorical_crossentropy" and act is not None
-                 and act.name == "softmax" and len(last.output_shape) == 2)
-        for layer in self.layers:
-            layer._fused_softmax_ce = fused and layer is last
-        return fused
+        return (self._loss_kind == "categorical_crossentropy" and act is not None
+                and act.name == "softmax" and len(last.output_shape) == 2 and hasattr(last, "backward_logits"))
 
     def _reg_term(self):
         """sum of l2 * sum(w^2) over the regularised weights, on the device (0.0 if none)."""
@@ -400,15 +405,16 @@ class Sequential:
                 total = total + w.l2 * xp.dot(flat, flat)
         return total
 
-    def _loss_values(self, y, t, training):
-        """Per-sample losses (rows,) and, when training, the gradient w.r.t. the output."""
+    def _loss_values(self, y, t, training, fused=False):
+        """Per-sample losses (rows,) and, when training, the gradient w.r.t. the output (``fused``:
+        w.r.t. the softmax's input)."""
         rows = y.shape[0]
         y2, t2 = y.reshape(rows, -1), t.reshape(rows, -1)
         per = ops.loss_forward(y2, t2, self._loss_kind, out=self._buffers.get("loss", (rows,), like=y2))
         if not training:
             return per, None
         out = self._buffers.get("dloss", y2.shape, like=y2)
-        if self._fused():
+        if fused:
             g = ops.softmax_cross_entropy_backward(y2, t2, out=out)
         else:
             g = ops.loss_backward(y2, t2, self._loss_kind, out=out)
@@ -417,11 +423,12 @@ class Sequential:
     def _step(self, xb, yb, training):
         """One batch on the device. Returns (per-sample loss, reg term, [per-sample metric values])."""
         y = self._forward(xb, training)
-        per, g = self._loss_values(y, yb, training)
+        fused = training and self._fused()
+        per, g = self._loss_values(y, yb, training, fused)
         reg = self._reg_term()
         metric_values = [fn(yb, y) for _, fn in self._compiled_metrics]
         if training:
-            self._backward(g)
+            self._backward(g, logits=fused)
             params = self.trainable_weights
             self.optimizer.apply([w.value for w in params], [w.grad for w in params], [w.l2 for w in params])
         return per, reg, metric_values

@@ -90,7 +90,6 @@ class Layer:
         self.output_shape = None
         self._weights: list[Weight] = []
         self._buffers = backend.BufferCache()  # out= arrays of forward/backward, per shape
-        self._fused_softmax_ce = False  # set by the model: this layer's softmax gradient is fused into the loss
 
     # ---------------------------------------------------------- weights
     def add_weight(self, name, shape, initializer="zeros", trainable=True, regularizer=None):
@@ -187,13 +186,11 @@ class Layer:
         return self.forward(x, training).copy()
 
     def _activation_backward(self, act, y, dy, key="dz"):
-        """Gradient through ``act`` given its output y (fused softmax+CE: identity)."""
+        """Gradient through ``act`` given its output y."""
         if act.name == "linear":
             return dy
         out = self._buffers.get(key, dy.shape, like=dy)
         if act.name == "softmax":
-            if self._fused_softmax_ce:
-                return dy
             return ops.softmax_backward(y, dy, out=out)
         # relu/leaky_relu/step read the sign of x, which y shares; sigmoid/tanh read y
         return ops.activation_backward(y, y, dy, act.name, act.alpha, out=out)
@@ -270,15 +267,21 @@ class Dense(Layer):
         return y.reshape(tuple(lead) + (self.units,))
 
     def backward(self, dy, need_dx=True):
-        in_shape = self._x.shape
         dz = self._activation_backward(self.activation, self._y, dy.reshape(-1, self.units))
-        ops.sgemm(self._x, dz, trans_a=True, out=self.kernel.grad)
+        return self.backward_logits(dz.reshape(dy.shape), need_dx)
+
+    def backward_logits(self, dz, need_dx=True):
+        """backward() from dz, the gradient w.r.t. z = x @ kernel + bias (the activation's input):
+        the model's fused softmax + cross-entropy gradient enters here."""
+        in_shape = self._x.shape
+        dz2 = dz.reshape(-1, self.units)
+        ops.sgemm(self._x, dz2, trans_a=True, out=self.kernel.grad)
         if self.bias is not None:
-            ops.bias_backward(dz, out=self.bias.grad)
+            ops.bias_backward(dz2, out=self.bias.grad)
         if not need_dx:
             return None
-        dx = ops.sgemm(dz, self.kernel.value, trans_b=True, out=self._buffers.get("dx", in_shape, like=dz))
-        return dx.reshape(tuple(dy.shape[:-1]) + (in_shape[-1],))
+        dx = ops.sgemm(dz2, self.kernel.value, trans_b=True, out=self._buffers.get("dx", in_shape, like=dz2))
+        return dx.reshape(tuple(dz.shape[:-1]) + (in_shape[-1],))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
@@ -337,6 +340,11 @@ class Activation(Layer):
             return self._activation_backward(act, self._y, dy, "dx")
         return ops.activation_backward(self._x, self._y, dy, act.name, act.alpha,
                                        out=self._buffers.get("dx", dy.shape, like=dy))
+
+    def backward_logits(self, dz, need_dx=True):
+        """backward() from dz, the gradient w.r.t. the activation's input (the model's fused
+        softmax + cross-entropy gradient)."""
+        return dz if need_dx else None
 
     def get_config(self):
         return {**super().get_config(), "activation": _activations.serialize(self.activation)}
