@@ -3,14 +3,16 @@
 Every array a model owns (weights, optimizer slots, activations, batches) lives
 on one device: ``'cpu'`` (NumPy, the C++ kernels) or ``'cuda'`` (the CUDA
 kernels; CuPy arrays on a GPU, :mod:`cudnn_lite.emulator` arrays in the emulated
-build). Code that must run on both writes ``xp = backend.xp(device)`` (or
+build). The model owns it (``model.device``, from :func:`get_device` when the
+model is created); layers and optimizers read it from their weights. Code that
+must run on both writes ``xp = backend.xp(device)`` (or
 ``xp = backend.array_module(x)`` for arrays in hand) and calls ``xp.<function>``
 instead of ``np.<function>``. This module is the one place that knows which
-array module the CUDA device has.
+array module the CUDA device has, and which device an array is on.
 
     from cudnn_lite import backend
     backend.get_device()          # 'cuda' when a GPU is usable, else 'cpu'
-    backend.set_device('cpu')     # models built afterwards live on the CPU
+    backend.set_device('cpu')     # models created afterwards live on the CPU
     backend.set_random_seed(42)   # reproducible initial weights, dropout, shuffling
 """
 from __future__ import annotations
@@ -52,7 +54,7 @@ def _check_device(name) -> str:
 
 
 def get_device() -> str:
-    """The device new models use: 'cuda' when available (and not overridden), else 'cpu'."""
+    """The device new models take: 'cuda' when available (and not overridden), else 'cpu'."""
     global _device
     if _device is None:
         _device = "cuda" if cudnn_lite.cuda_available() else "cpu"
@@ -60,7 +62,8 @@ def get_device() -> str:
 
 
 def set_device(name: str) -> None:
-    """Choose 'cpu' or 'cuda' for models built from now on."""
+    """Choose 'cpu' or 'cuda' for the models created from now on (a model keeps its device;
+    ``model.to(device)`` moves one)."""
     global _device
     _device = _check_device(name)
 

@@ -86,7 +86,7 @@ class Optimizer:
             return
         self._slots = []
         for p in params:
-            xp = backend.xp(backend.device_of(p))
+            xp = backend.array_module(p)  # the slots live with their weight
             slots = [None, None]
             for i in range(self._n_slots()):
                 s = xp.empty(p.shape, dtype=np.float32)

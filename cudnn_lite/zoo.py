@@ -362,12 +362,12 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         print(f"{key}: {r.description}")
         print(f"train {len(x)}, validation {len(xv)} ({r.validation}), test {len(xt)}; "
               f"optimizer {r.optimizer_text}, loss {r.loss}, batch {batch_size}, "
-              f"epochs {epochs}, device {backend.get_device()}")
+              f"epochs {epochs}, device {model.device}")
     start = time.perf_counter()
     if r.augmentation:
         datagen = ImageDataGenerator(**r.augmentation)
         xf, yf = x, y
-        if (model.device or backend.get_device()) == "cuda":
+        if model.device == "cuda":
             # the training set lives on the GPU: batches are gathered, augmented and
             # standardised there (ops.affine_transform), never crossing the host
             xf, yf = backend.to_device(x, "cuda"), backend.to_device(y, "cuda")
@@ -393,7 +393,7 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     history_path = os.path.join(out_dir, f"{key}.history.json")
     result = {
         "model": key, "epochs": len(timer.seconds), "batch_size": batch_size,
-        "device": backend.get_device(), "seed": seed, "test_loss": test_loss,
+        "device": model.device, "seed": seed, "test_loss": test_loss,
         "test_accuracy": test_acc, "train_seconds": train_seconds,
         "epoch_seconds": timer.seconds, "checkpoint": checkpoint.last_saved,
         "history": hist, "history_path": history_path, "plot_path": None,

@@ -350,3 +350,25 @@ def test_training_on_each_device_matches_cpu(device):
     assert isinstance(pred, np.ndarray)
     np.testing.assert_allclose(pred, pred_cpu, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(hist.history["loss"], hist_cpu.history["loss"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("model_device", ["cpu", "cuda"])
+def test_a_built_layer_moves_to_the_device_of_the_model_it_joins(model_device):
+    """Called on an array, a layer is built on that array's device; added to a model on the other
+    device, its weights and gradients move to the model's (they used to stay where they were)."""
+    import cudnn_lite
+    if not cudnn_lite.cuda_available():
+        pytest.skip("needs both devices: 'cuda' is not usable here (a GPU with CuPy, or the emulated build)")
+    layer_device = "cpu" if model_device == "cuda" else "cuda"
+    x, y, _ = blobs(16)
+    layer = Dense(3, activation="softmax")
+    layer(backend.to_device(x, layer_device))
+    assert layer.device == layer_device
+    backend.set_device(model_device)
+    model = Sequential([layer])
+    model.build((None, 2))
+    assert model.device == model_device and layer.device == model_device
+    assert {backend.device_of(a) for w in model.weights for a in (w.value, w.grad)} == {model_device}
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.evaluate(x, y, verbose=0) > 0

@@ -1,12 +1,16 @@
 """Layer base class and the core layers: Dense, Flatten, Activation, LeakyReLU, Dropout.
 
 A layer's life: ``__init__`` validates the hyperparameters (ValueError naming
-the argument); ``build(input_shape, device)`` creates the weights with Keras's
-shapes on the model's device; ``forward(x, training)`` and ``backward(dy)``
-run the kernels of :mod:`cudnn_lite.ops`, writing into buffers the layer keeps
-per shape (``out=``), so a training step allocates no big arrays once the
-first batch of a given size has been seen. ``backward`` fills each weight's
-``grad`` and returns dx (or None when ``need_dx`` is False, for the first layer).
+the argument); ``build(input_shape)`` creates the weights with Keras's shapes
+(on the host; the model's ``_build(input_shape, device)`` then moves them to
+the model's device); ``forward(x, training)`` and ``backward(dy)`` run the
+kernels of :mod:`cudnn_lite.ops`, writing into buffers the layer keeps per
+shape (``out=``), so a training step allocates no big arrays once the first
+batch of a given size has been seen. ``backward`` fills each weight's ``grad``
+and returns dx (or None when ``need_dx`` is False, for the first layer).
+
+A layer holds no device of its own: ``layer.device`` is where its weights are
+(the model's device), and a layer without weights runs wherever its input is.
 """
 from __future__ import annotations
 
@@ -54,11 +58,20 @@ class Weight:
         self.l2 = float(l2)
         self.grad = None
         if trainable:
-            self.grad = backend.xp(backend.device_of(value)).zeros(value.shape, dtype=np.float32)
+            self.grad = backend.array_module(value).zeros(value.shape, dtype=np.float32)
 
     @property
     def shape(self):
         return tuple(self.value.shape)
+
+    @property
+    def device(self):
+        return backend.device_of(self.value)
+
+    def to(self, device):
+        self.value = backend.to_device(self.value, device)
+        if self.grad is not None:
+            self.grad = backend.to_device(self.grad, device)
 
     def numpy(self):
         return backend.to_numpy(self.value).copy()
@@ -85,7 +98,6 @@ class Layer:
         elif input_shape is not None:
             self._batch_input_shape = (None,) + shape_tuple(input_shape, "input_shape")
         self.built = False
-        self.device = None
         self.input_shape = None
         self.output_shape = None
         self._weights: list[Weight] = []
@@ -93,13 +105,20 @@ class Layer:
 
     # ---------------------------------------------------------- weights
     def add_weight(self, name, shape, initializer="zeros", trainable=True, regularizer=None):
+        """A new weight, initialised on the host; it joins the layer's other weights on their device
+        (during build, the host: _build then moves them all to the model's device)."""
         init = _initializers.get(initializer)
         value = np.asarray(init(tuple(shape)), dtype=np.float32).reshape(tuple(shape))
         reg = _regularizers.get(regularizer)
-        w = Weight(name, backend.to_device(value, self.device, np.float32), trainable,
+        w = Weight(name, backend.to_device(value, self.device or "cpu", np.float32), trainable,
                    reg.l2 if reg is not None else 0.0)
         self._weights.append(w)
         return w
+
+    @property
+    def device(self):
+        """'cpu' or 'cuda': where the layer's weights are; None for a layer without weights."""
+        return self._weights[0].device if self._weights else None
 
     @property
     def weights(self):
@@ -129,7 +148,7 @@ class Layer:
             if tuple(v.shape) != w.shape:
                 raise ValueError(f"layer {self.name!r}, weight {w.name!r}: expected shape {w.shape}, "
                                  f"got {tuple(v.shape)}")
-            w.value[...] = backend.to_device(v, self.device, np.float32)
+            w.value[...] = backend.to_device(v, w.device, np.float32)
 
     def count_params(self):
         if not self.built:
@@ -143,29 +162,30 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def _build(self, input_shape, device=None):
-        """Build on ``device`` (the model calls this); returns the output shape."""
+    def _build(self, input_shape, device):
+        """Build for ``input_shape`` with the weights on ``device`` (the model calls this with its
+        own); a layer built before (called on an array, or in another model) is checked against
+        the shape and moved to ``device``. Returns the output shape."""
         input_shape = tuple(input_shape)
         if self.built:
             if tuple(input_shape[1:]) != tuple(self.input_shape[1:]):
                 raise ValueError(f"layer {self.name!r} was built for input shape {self.input_shape}, "
                                  f"got {input_shape}")
+            if self._weights and self.device != device:
+                self.to(device)
             return self.output_shape
-        self.device = device or backend.get_device()
         self.input_shape = (None,) + tuple(input_shape[1:])
         self.build(self.input_shape)
         self.output_shape = tuple(self.compute_output_shape(self.input_shape))
         self.built = True
+        self.to(device)
         return self.output_shape
 
     def to(self, device):
         """Move the weights (and drop the buffers) to ``device``."""
         for w in self._weights:
-            w.value = backend.to_device(w.value, device)
-            if w.grad is not None:
-                w.grad = backend.to_device(w.grad, device)
+            w.to(device)
         self._buffers.clear()
-        self.device = device
 
     def release_buffers(self):
         self._buffers.clear()
@@ -178,11 +198,11 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x, training=False):
-        """Run the layer on an array (builds it on first use); returns an array on its device."""
+        """Run the layer on an array (builds it on first use, on x's device); returns an array on
+        the layer's device (x's, for a layer without weights)."""
         if not self.built:
-            self._build((None,) + tuple(x.shape[1:]), backend.device_of(x) if not isinstance(x, np.ndarray)
-                        else "cpu")
-        x = backend.to_device(x, self.device, np.float32)
+            self._build((None,) + tuple(x.shape[1:]), backend.device_of(x))
+        x = backend.to_device(x, self.device or backend.device_of(x), np.float32)
         return self.forward(x, training).copy()
 
     def _activation_backward(self, act, y, dy, key="dz"):

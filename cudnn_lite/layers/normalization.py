@@ -54,7 +54,6 @@ class BatchNormalization(Layer):
         c = input_shape[-1]
         if c is None:
             raise ValueError(f"{self.name}: the channels axis must be known, got input shape {input_shape}")
-        xp = backend.xp(self.device)
         self.gamma = self.add_weight("gamma", (c,), self.gamma_initializer,
                                      regularizer=self.gamma_regularizer) if self.scale else None
         self.beta = self.add_weight("beta", (c,), self.beta_initializer,
@@ -62,8 +61,8 @@ class BatchNormalization(Layer):
         self.moving_mean = self.add_weight("moving_mean", (c,), self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", (c,), self.moving_variance_initializer,
                                                trainable=False)
-        self._ones = xp.ones((c,), dtype=np.float32)
-        self._zeros = xp.zeros((c,), dtype=np.float32)
+        self._ones = np.ones((c,), dtype=np.float32)  # stand-ins for gamma/beta when scale/center are off;
+        self._zeros = np.zeros((c,), dtype=np.float32)  # to() moves them with the weights
 
     def to(self, device):
         super().to(device)
@@ -93,7 +92,7 @@ class BatchNormalization(Layer):
         if not self._training:  # frozen layer (trainable=False): y = x * scale + shift, scale per channel
             if not need_dx:
                 return None
-            xp = backend.xp(self.device)
+            xp = backend.array_module(dy)
             scale = gamma / xp.sqrt(self.moving_variance.value + np.float32(self.epsilon))
             return xp.multiply(dy, scale, out=self._buffers.get("dx", dy.shape, like=dy))
         dx, dgamma, dbeta = ops.batchnorm_backward(self._x, dy, gamma, self._save_mean, self._save_invstd,

@@ -7,8 +7,12 @@
     history = model.fit(x, y, epochs=10, validation_split=0.2)
 
 This file holds what a model is: its layers, how they are built, their weights, the model's
-config and its files (through :mod:`cudnn_lite.saving`). Everything a model owns lives on its
-device (``backend.get_device()`` when it was built; ``to()`` moves it).
+config and its files (through :mod:`cudnn_lite.saving`).
+
+The model owns its device: ``model.device`` is ``backend.get_device()`` when the model is
+created (the only place the global default is read) and changes only through ``to()``. Its
+layers' weights are built or moved there, the optimizer's slots follow the weights, and the
+trainer puts every batch there.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ class Sequential(Trainer):
         self.name = name or backend.unique_name("sequential")
         self.layers: list[Layer] = []
         self.built = False
-        self.device = None
+        self.device = backend.get_device()  # the model's device, for good (to() moves the model)
         self._build_input_shape = None
         self._buffers = backend.BufferCache()  # loss values, loss gradient, shuffled batches
         for layer in layers or []:
@@ -70,8 +74,6 @@ class Sequential(Trainer):
                              "or call build((None, ...))")
         shape = (None,) + tuple(int(s) for s in tuple(shape)[1:])
         self._build_input_shape = shape
-        if self.device is None:
-            self.device = backend.get_device()
         for layer in self.layers:
             shape = layer._build(shape, self.device)
         self.built = True

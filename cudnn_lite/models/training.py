@@ -172,10 +172,9 @@ class Trainer:
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise ValueError("a generator must yield (x_batch, y_batch) tuples")
         x, y = item[0], item[1]
-        device = self.device or backend.get_device()
-        if device != "cpu" and backend.is_device_array(x):
+        if self.device != "cpu" and backend.is_device_array(x):
             # already on the model's device (an augmenting flow on the GPU): no host round trip
-            x = data.device_float32(backend.xp(device), x, "x batch")
+            x = data.device_float32(backend.xp(self.device), x, "x batch")
         else:
             x = data.host_float32(x, "x batch")
         self._ensure_built(x.shape)
