@@ -1,115 +1,20 @@
-"""The array module of the emulated CUDA device (the ``CUDNN_LITE_CUDA=EMULATE`` build).
-
-In the emulated build the ``csrc/cuda/*.cu`` kernels are compiled with the host
-C++ compiler and run by a host SIMT emulator (``csrc/emulator/``), so the CUDA
-code paths run in CI without a GPU. CuPy needs a real GPU, so this module plays
-CuPy's part there: ``backend.xp('cuda')`` returns it, and code written for CuPy
-(``xp.asarray``, ``xp.empty``, ``x.get()``, ``xp.cuda.Stream()`` ...) runs on it
-unchanged. It is a test/CI device, not a fast array library: every computation
-is NumPy's, on the host.
-
-What it is:
-
-- :class:`ndarray` wraps a NumPy view of memory that the emulator's cudaMalloc
-  handed out (``_C.emulator_device_buffer``), so the op bindings' "is this
-  device memory?" check (``_C.emulator_is_device_pointer``) accepts it through
-  ``__cuda_array_interface__`` (v3) exactly as it accepts a CuPy array. It is
-  not a NumPy subclass. The ``_C.emulator_*`` functions are looked up at each
-  call; in a build without them every allocation raises RuntimeError.
-- Views stay views (slicing, ``reshape``, ``transpose``, ``T``, ``view``, an
-  integer index: the same memory, as in CuPy); every computed result is copied
-  into a fresh emulator allocation; 0-d arrays stand where NumPy gives scalars
-  (``x.sum()``, ``x[0]``), as in CuPy.
-- It is as strict as CuPy, so code that would break on a GPU breaks here:
-  ``numpy.asarray(x)`` raises TypeError (use ``x.get()`` or :func:`asnumpy`);
-  mixing a device array and a host ``numpy.ndarray`` in an operation raises
-  TypeError (``x[...] = host_array`` raises ValueError, as CuPy's fill does);
-  host data reaches the device only through :func:`asarray`, :func:`array`,
-  :func:`ascontiguousarray`, ``ndarray.set`` and, as in CuPy, the indices of
-  :func:`take` and of indexing and the values of an advanced-index assignment.
-- NumPy dispatches to it like to CuPy: ``numpy.<ufunc>(x)`` (``__call__``,
-  ``reduce``, ``accumulate``, ``reduceat``, ``outer``, ``at``) and
-  ``numpy.<function>(x)`` for the functions listed in ``_FUNCTIONS`` run here and
-  give device arrays; other NumPy functions raise TypeError ("no implementation
-  found"), like a CuPy function that does not exist.
-- :data:`cuda` is the subset of ``cupy.cuda`` in use: ``Stream`` (``with``
-  makes it current through ``_C.emulator_set_current_stream``; ops launch on
-  it), ``get_current_stream``, ``Device`` (only device 0 exists),
-  ``runtime.getDeviceCount``, ``set_allocator`` (accepted, no effect).
-
-Deliberately not here: speed; asynchrony (every launch and copy completes
-before it returns, so a stream only names where work would go, and
-``synchronize`` has nothing to wait for); more than one device; CuPy's memory
-pool, ``Event``, ``RawKernel``/``ElementwiseKernel``, ``cupy.linalg``/``fft``/
-``random``, ``cupyx``; wrapping another library's ``__cuda_array_interface__``
-object zero-copy; ``ndarray(shape, memptr=..., strides=...)``. Integer-array
-indices out of bounds raise IndexError (NumPy's rule; CuPy wraps them around).
-"""
+"""The emulated device's ``ndarray`` (CuPy's, over emulator memory), and the rules for calling
+NumPy on it: device arrays are unwrapped to NumPy views, results wrapped back onto the device."""
 from __future__ import annotations
 
-import builtins  # this module defines any, all, sum, max, min, abs, divmod: NumPy's
-import math
-import sys
-import threading
-import types
-import weakref
+import builtins  # ndarray defines any, all, sum, max, min: NumPy's
 
 import numpy as np
 
-from . import _C
-
-# NumPy's types and constants (CuPy's are the same objects)
-dtype = np.dtype
-bool_, intp = np.bool_, np.intp
-int8, int16, int32, int64 = np.int8, np.int16, np.int32, np.int64
-uint8, uint16, uint32, uint64 = np.uint8, np.uint16, np.uint32, np.uint64
-float16, float32, float64 = np.float16, np.float32, np.float64
-complex64, complex128 = np.complex64, np.complex128
-nan, inf, pi, e, newaxis = np.nan, np.inf, np.pi, np.e, np.newaxis
+from ._memory import _check_dtype, _device_memory, _emulator, _is_device_memory, _layout
+from .cuda import Device
 
 _SCALARS = (bool, int, float, complex, np.generic)     # what an operation takes besides device arrays
-_DTYPE_KINDS = "biufc"                                   # bool, ints, floats, complex: CuPy's dtypes
 
-
-# ------------------------------------------------------------------ emulator memory
-
-def _emulator(name):
-    """The ``_C.emulator_*`` function ``name`` (looked up per call, so tests can stand in for it)."""
-    fn = getattr(_C, name, None)
-    if fn is None:
-        raise RuntimeError(f"cudnn_lite.emulator needs the emulated CUDA build (CUDNN_LITE_CUDA=EMULATE); "
-                           f"this cudnn_lite._C has no {name}")
-    return fn
-
-
-def _check_dtype(dt):
-    dt = np.dtype(dt)
-    if dt.kind not in _DTYPE_KINDS:
-        raise ValueError(f"Unsupported dtype {dt}")
-    return dt
-
-
-def _device_memory(shape, dt, order="C"):
-    """A NumPy array of ``shape``/``dt`` over a fresh emulator allocation (contents uninitialised)."""
-    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    if builtins.any(s < 0 for s in shape):
-        raise ValueError("Negative dimensions are not allowed")
-    dt = _check_dtype(dt)
-    buffer = _emulator("emulator_device_buffer")(math.prod(shape) * dt.itemsize)
-    return np.ndarray(shape, dtype=dt, buffer=buffer, order=order)
-
-
-def _is_device_memory(a):
-    """True when the NumPy array ``a`` lies in emulator memory (a view of a device array)."""
-    return a.size > 0 and bool(_emulator("emulator_is_device_pointer")(a.__array_interface__["data"][0]))
-
-
-def _layout(a, order):
-    """'C' or 'F' for a copy of ``a`` in ``order`` ('K'/'A' keep a Fortran layout, else C)."""
-    order = "K" if order is None else order.upper()
-    if order in "CF":
-        return order
-    return "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+#: name -> function, for NumPy's dispatch (``__array_function__``, ``__array_ufunc__``). Filled by
+#: ``_functions`` (the module functions); NumPy's ufuncs go by their own names ('absolute' for
+#: numpy.abs, 'divide' for numpy.true_divide).
+_FUNCTIONS = {}
 
 
 def _to_device(host, order="K"):
@@ -117,6 +22,12 @@ def _to_device(host, order="K"):
     out = _device_memory(host.shape, host.dtype, _layout(host, order))
     np.copyto(out, host, casting="unsafe")
     return ndarray._wrap(out, owns=True)
+
+
+
+def _from_host(values):
+    """A device array holding a copy of host ``values`` (how a pickled device array comes back)."""
+    return _to_device(np.asarray(values))
 
 
 # ------------------------------------------------- calling NumPy on device arrays
@@ -408,7 +319,7 @@ class ndarray:
         return self.copy()
 
     def __reduce__(self):  # pickles the values; unpickles onto the device
-        return array, (self.get(),)
+        return _from_host, (self.get(),)
 
     # --------------------------------------------------------- copies and casts
     def astype(self, dtype, order="K", casting=None, subok=None, copy=True):
@@ -466,7 +377,7 @@ class ndarray:
     dot = _numpy_method("dot")
 
     def take(self, indices, axis=None, out=None):
-        return take(self, indices, axis=axis, out=out)
+        return _FUNCTIONS["take"](self, indices, axis=axis, out=out)
 
     # --------------------------------------------------------- container
     def __len__(self):
@@ -551,246 +462,3 @@ class ndarray:
             return NotImplemented
         return impl(*args, **kwargs)
 
-
-# ------------------------------------------------------------ host <-> device
-
-def asarray(a, dtype=None, order=None, *, blocking=False):
-    """``a`` on the device: a device array as it is (cast when ``dtype`` differs), host data copied."""
-    if isinstance(a, ndarray):
-        return a if dtype is None else a.astype(dtype, order=order or "K", copy=False)
-    if hasattr(a, "__cuda_array_interface__"):
-        raise TypeError(f"cannot take a {type(a).__name__} (another library's __cuda_array_interface__) "
-                        "onto the emulated device; copy it through the host")
-    return _to_device(np.asarray(a, dtype=dtype, order=order), order or "K")
-
-
-def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
-    """A device array of ``obj`` (host data is always copied; a device array when ``copy``)."""
-    if not isinstance(obj, ndarray):
-        if hasattr(obj, "__cuda_array_interface__"):
-            return asarray(obj)  # refused, with the reason
-        return _to_device(np.array(obj, dtype=dtype, order=order, ndmin=ndmin), order)
-    out = obj.astype(obj.dtype if dtype is None else dtype, order=order, copy=bool(copy))
-    if out.ndim < ndmin:
-        out = out.reshape((1,) * (ndmin - out.ndim) + out.shape)
-    return out
-
-
-def ascontiguousarray(a, dtype=None):
-    """``a`` on the device, C-contiguous (the array itself when it already is, with that dtype)."""
-    a = asarray(a, dtype=dtype)
-    return a.astype(a.dtype, order="C", copy=False)
-
-
-def asnumpy(a, stream=None, order="C", *, out=None, blocking=True):
-    """A NumPy array of ``a``: a copy of a device array, host data as it is."""
-    if isinstance(a, ndarray):
-        return a.get(stream=stream, order=order, out=out)
-    if out is not None:
-        out[...] = a
-        return out
-    return np.asarray(a, order=order)
-
-
-def get_array_module(*args):
-    """This module when any argument is one of its arrays, else numpy (cupy.get_array_module)."""
-    return sys.modules[__name__] if builtins.any(isinstance(a, ndarray) for a in args) else np
-
-
-# -------------------------------------------------------------- creation
-
-def empty(shape, dtype=float, order="C"):
-    """Uninitialised emulator memory."""
-    return ndarray(shape, dtype, order=order)
-
-
-def empty_like(prototype, dtype=None, order="K", subok=None, shape=None):
-    """Uninitialised emulator memory shaped (and typed) like ``prototype``."""
-    a = prototype._a if isinstance(prototype, ndarray) else np.asarray(prototype)
-    return ndarray(a.shape if shape is None else shape, a.dtype if dtype is None else dtype,
-                   order=_layout(a, order) if shape is None else "C")
-
-
-def take(a, indices, axis=None, out=None):
-    """numpy.take on the device; host ``indices`` are copied to the device first, as CuPy does."""
-    return _call(np.take, a, asarray(indices), axis=axis, out=out)
-
-
-#: The NumPy functions this module offers as they are (through _numpy_function): device arrays
-#: in, device arrays out. Everything else NumPy has is deliberately absent.
-_GENERIC = (
-    # creation
-    "zeros", "zeros_like", "ones", "ones_like", "full", "full_like", "arange",
-    # manipulation
-    "reshape", "ravel", "transpose", "swapaxes", "squeeze", "expand_dims", "concatenate", "stack",
-    "broadcast_to", "where", "copyto",
-    # reductions
-    "sum", "prod", "mean", "std", "var", "max", "min", "amax", "amin", "argmax", "argmin", "any", "all",
-    "cumsum", "count_nonzero",
-    # linear algebra
-    "dot", "matmul",
-    # elementwise
-    "add", "subtract", "multiply", "divide", "true_divide", "floor_divide", "power", "remainder", "mod",
-    "divmod", "negative", "positive", "absolute", "abs", "sign", "sqrt", "square", "exp", "log", "log1p",
-    "expm1", "tanh", "maximum", "minimum", "fmax", "fmin", "floor", "ceil", "rint", "clip",
-    "isfinite", "isnan", "isinf", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift", "right_shift",
-)
-for _name in _GENERIC:
-    globals()[_name] = _numpy_function(_name)
-del _name
-
-#: name -> function, for NumPy's dispatch (``__array_function__``, ``__array_ufunc__``): NumPy's
-#: ufuncs go by their own names ('absolute' for numpy.abs, 'divide' for numpy.true_divide).
-_FUNCTIONS = {name: globals()[name] for name in (*_GENERIC, "empty_like", "take")}
-
-
-# ---------------------------------------------------------- streams and devices
-
-class Stream:
-    """A stream of the emulated device (cupy.cuda.Stream). Work runs synchronously, so a stream
-    only says where ops launch (``with stream:`` / ``use()`` make it current) and
-    ``synchronize()`` has nothing to wait for. ``Stream.null`` is the legacy default stream (0)."""
-
-    null = None  # set below: Stream(null=True)
-
-    def __init__(self, null=False, non_blocking=False, ptds=False, priority=None):
-        self.non_blocking = bool(non_blocking)
-        self.ptr = 0 if null else int(_emulator("emulator_stream_create")())
-        self._owned = not null
-        self._previous = []
-        if self._owned:
-            _streams[self.ptr] = self
-
-    @classmethod
-    def _borrowed(cls, ptr):
-        """A Stream object for a handle made elsewhere (not destroyed with this object)."""
-        s = cls(null=True)
-        s.ptr = ptr
-        return s
-
-    def __del__(self):
-        if getattr(self, "_owned", False):
-            try:
-                _C.emulator_stream_destroy(self.ptr)
-            except Exception:  # interpreter shutdown: _C may be gone
-                pass
-
-    def use(self):
-        """Make this the current stream (of this thread)."""
-        _emulator("emulator_set_current_stream")(self.ptr)
-        _current.stream = self  # kept alive while current, as CuPy keeps it
-        return self
-
-    def __enter__(self):
-        self._previous.append(get_current_stream())
-        return self.use()
-
-    def __exit__(self, *exc):
-        self._previous.pop().use()
-
-    def synchronize(self):
-        """Nothing to wait for: the emulator finishes every launch before returning."""
-
-    @property
-    def done(self):
-        return True
-
-    def __eq__(self, other):
-        return isinstance(other, Stream) and self.ptr == other.ptr
-
-    def __hash__(self):
-        return hash(self.ptr)
-
-    def __repr__(self):
-        return f"<Stream {self.ptr} (emulated device)>"
-
-
-_streams = weakref.WeakValueDictionary()   # handle -> the Stream object that created it
-_current = threading.local()              # .stream: the current Stream, held alive
-Stream.null = Stream(null=True)
-
-
-def get_current_stream():
-    """The current stream (cupy.cuda.get_current_stream): ``Stream.null`` until one is made current."""
-    ptr = int(_emulator("emulator_current_stream")())
-    if ptr == 0:
-        return Stream.null
-    return _streams.get(ptr) or Stream._borrowed(ptr)
-
-
-class CUDARuntimeError(RuntimeError):
-    """A CUDA runtime error of the emulated device (cupy_backends' CUDARuntimeError)."""
-
-
-def getDeviceCount():  # noqa: N802 (CuPy's name)
-    """Devices of the emulated build: 1."""
-    return int(_C.cuda_device_count())
-
-
-def _check_device(i):
-    if not 0 <= i < getDeviceCount():
-        raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
-
-
-class Device:
-    """A device (cupy.cuda.Device); the emulator has device 0 only. Using another one raises
-    CUDARuntimeError as CUDA does."""
-
-    def __init__(self, device=None):
-        self.id = 0 if device is None else int(device)
-
-    def use(self):
-        _check_device(self.id)
-
-    def __enter__(self):
-        self.use()
-        return self
-
-    def __exit__(self, *exc):
-        pass  # device 0 was current before and stays current
-
-    def synchronize(self):
-        self.use()
-
-    def __int__(self):
-        return self.id
-
-    def __eq__(self, other):
-        return isinstance(other, Device) and self.id == other.id
-
-    def __hash__(self):
-        return hash(self.id)
-
-    def __repr__(self):
-        return f"<CUDA Device {self.id}>"
-
-
-def set_allocator(allocator=None):
-    """Accepted for CuPy compatibility; no effect (every array is its own emulator allocation)."""
-
-
-def _submodule(name, doc, **members):
-    module = types.ModuleType(f"{__name__}.{name}", doc)
-    module.__dict__.update(members)
-    return module
-
-
-#: ``cupy.cuda``'s subset: streams, devices, the runtime's device queries, set_allocator.
-cuda = _submodule(
-    "cuda", "CUDA runtime pieces of the emulated device (cupy.cuda's subset).",
-    Stream=Stream, get_current_stream=get_current_stream, Device=Device, set_allocator=set_allocator,
-    is_available=lambda: getDeviceCount() > 0,
-    runtime=_submodule(
-        "cuda.runtime", "Device queries of the emulated device (cupy.cuda.runtime's subset).",
-        CUDARuntimeError=CUDARuntimeError, getDeviceCount=getDeviceCount, getDevice=lambda: 0,
-        setDevice=_check_device, deviceSynchronize=lambda: None),
-)
-
-__all__ = [
-    "ndarray", "cuda", "asarray", "array", "ascontiguousarray", "asnumpy", "get_array_module",
-    "empty", "empty_like", "take", *_GENERIC,
-    "dtype", "bool_", "int8", "int16", "int32", "int64", "intp", "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64", "complex64", "complex128", "nan", "inf", "pi", "e", "newaxis",
-]
