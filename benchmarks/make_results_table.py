@@ -70,8 +70,9 @@ MODEL_NOTES = {
                         "augmentation, best-validation checkpoint on the test split) on this 2-core "
                         "CPU, 1 thread per framework, both runs side by side at nice 19 while other "
                         "work shared the machine (epoch times vary with that load: about 120 s "
-                        "quiet for cudnn_lite). PyTorch runs the first 25 epochs for the curves. "
-                        "The two curves follow each other within the epoch-to-epoch noise so far.",
+                        "quiet for cudnn_lite). PyTorch ran the first 25 epochs for the curves. "
+                        "The median epoch times are not comparable (PyTorch's run met heavier "
+                        "contention); the fastest epochs are.",
 }
 
 # epochs a run in progress was started for, when its meta.json predates the "epochs" field
@@ -82,9 +83,8 @@ IN_PROGRESS_COMMANDS = {
     "cifar10_improved": [
         "nice -n 19 python benchmarks/reproduce.py cifar10_improved --threads 1 --verbose 2 "
         "--checkpoint-dir benchmarks/results/reproduce/checkpoints/cifar10_improved-cudnn_lite-seed0",
-        "nice -n 19 python benchmarks/reproduce.py cifar10_improved --framework torch --epochs 25 "
-        "--threads 1 --checkpoint-dir benchmarks/results/reproduce/checkpoints/cifar10_improved-torch-seed0",
-        "python benchmarks/plot_curves.py benchmarks/results/reproduce/checkpoints/cifar10_improved-* "
+        "python benchmarks/plot_curves.py benchmarks/results/reproduce/checkpoints/cifar10_improved-cudnn_lite-seed0 "
+        "benchmarks/results/reproduce/cifar10_improved-torch-seed0-e25.json "
         "--png benchmarks/results/reproduce/cifar10_improved-curves.png "
         "--title 'cifar10_improved: cudnn_lite vs PyTorch (CPU, 1 thread each)'",
     ],
@@ -214,27 +214,62 @@ def _epoch_seconds(run):
     return [e["train_seconds"] + e["val_seconds"] for e in run["epochs"]] if run else []
 
 
-def in_progress_row(model, runs, planned):
-    """A table row and its notes for a run that has not finished (its checkpoint's history)."""
-    secs = {fw: _median(_epoch_seconds(runs.get(fw))) for fw in FRAMEWORKS}
-    fastest = {fw: min(_epoch_seconds(runs.get(fw)), default=None) for fw in FRAMEWORKS}
+def _finished(model, framework, records):
+    """The finished full-data record of ``framework`` with the most epochs, or None."""
+    full = [r for r in records if r["model"] == model and r["framework"] == framework
+            and not r.get("quick") and (r.get("data") or {}).get("max_train") is None]
+    return max(full, key=lambda r: (r["epochs"], r["seed"]), default=None)
+
+
+def in_progress_row(model, runs, planned, records):
+    """A table row and its notes for a network with a run that has not finished (its checkpoint's
+    history); the other framework's column comes from its finished record when it has one."""
+    label = {"cudnn_lite": "cudnn_lite", "torch": "PyTorch"}
+    cells, seconds, epochs_text, notes = {}, {}, [], []
+    for fw in FRAMEWORKS:
+        if fw in runs:
+            cells[fw] = _in_progress_cell(runs[fw], planned.get(fw))
+            seconds[fw] = _epoch_seconds(runs[fw])
+            epochs_text.append(f"{label[fw]} {len(runs[fw]['epochs'])} so far")
+            continue
+        rec = _finished(model, fw, records)
+        if rec is None:
+            cells[fw], seconds[fw] = "not run", []
+            continue
+        cells[fw] = f"{rec['test_accuracy']:.4f} after {rec['epochs']} epochs (best epoch {rec.get('best_epoch')})"
+        seconds[fw] = rec.get("epoch_seconds") or []
+        epochs_text.append(f"{label[fw]} {rec['epochs']}")
+        mine = {e["epoch"]: e for r in runs.values() for e in r["epochs"]}
+        last = rec["epochs"]
+        if last in mine:
+            notes.append(f"{model}: validation accuracy at epoch {last}: {label[fw]} "
+                         f"{rec['history']['val_accuracy'][last - 1]:.4f}, "
+                         + ", ".join(f"{label[f]} {r['epochs'][last - 1]['val_accuracy']:.4f}"
+                                     for f, r in runs.items())
+                         + f"; best over epochs 1-{last}: {label[fw]} "
+                         f"{max(rec['history']['val_accuracy']):.4f}, "
+                         + ", ".join(f"{label[f]} {max(e['val_accuracy'] for e in r['epochs'][:last]):.4f}"
+                                     for f, r in runs.items()) + ".")
+        notes.append(f"{model}: {label[fw]} ran {rec['epochs']} of the recipe's "
+                     f"{rec.get('recipe_epochs')} epochs for the curves; its test accuracy is that "
+                     f"of its best-validation epoch, not of the recipe. Command: `{rec['command']}`.")
+    secs = {fw: _median(seconds[fw]) for fw in FRAMEWORKS}
+    fastest = {fw: min(seconds[fw], default=None) for fw in FRAMEWORKS}
     ratio = "-"
     if secs["cudnn_lite"] and secs["torch"]:
         ratio = (f"{secs['cudnn_lite'] / secs['torch']:.2f} "
                  f"(fastest: {fastest['cudnn_lite'] / fastest['torch']:.2f})")
     threads = sorted({(e.get("threads") or {}).get("threads") for r in runs.values()
                       for e in r["epochs"]} - {None})
-    row = [model, BOOK[model], _in_progress_cell(runs.get("cudnn_lite"), planned.get("cudnn_lite")),
-           _in_progress_cell(runs.get("torch"), planned.get("torch")), "-",
-           "/".join(f"{len(r['epochs'])}" for r in runs.values()) + " so far",
+    row = [model, BOOK[model], cells["cudnn_lite"], cells["torch"], "-", "; ".join(epochs_text),
            _secs_cell(secs["cudnn_lite"], fastest["cudnn_lite"]),
            _secs_cell(secs["torch"], fastest["torch"]), ratio,
            f"cpu ({'/'.join(map(str, threads))} threads)"]
-    notes = [f"{model}: runs in progress; their checkpoints (the model after the last finished "
-             "epoch with its optimizer and RNG state, the best weights, the history so far) are in "
-             + ", ".join(f"`{r['dir']}/`" for r in runs.values())
-             + " and resume with the same command. The curves so far: `"
-             + f"{model}-curves.png` (benchmarks/plot_curves.py)."]
+    notes.insert(0, f"{model}: in progress; the checkpoint (the model after the last finished "
+                 "epoch with its optimizer and RNG state, the best weights, the history so far) is in "
+                 + ", ".join(f"`{r['dir']}/`" for r in runs.values())
+                 + " and resumes with the same command. The curves so far: "
+                 + f"`{model}-curves.png` (benchmarks/plot_curves.py).")
     return row, notes
 
 
@@ -245,10 +280,10 @@ def build_markdown(records, records_dir="benchmarks/results/reproduce", checkpoi
     checkpoints = checkpoints or {}
     for model in NETWORKS:
         kind, sel = select(records, model)
-        if model in checkpoints and kind != "measured":
+        if model in checkpoints:
             planned = {fw: r["meta"].get("epochs") or PLANNED_EPOCHS.get((model, fw))
                        for fw, r in checkpoints[model].items()}
-            row, row_notes = in_progress_row(model, checkpoints[model], planned)
+            row, row_notes = in_progress_row(model, checkpoints[model], planned, records)
             rows.append(row)
             notes += row_notes
             if model in MODEL_NOTES:
