@@ -192,23 +192,6 @@ def _f(*shape):
     return np.random.default_rng(len(shape)).uniform(0.1, 0.9, size=shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("kwargs,name,error", [
-    (dict(x=_f(5, 4, 3), matrices=_f(5, 6)), "x", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(2, 5)), "matrices", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(3, 6)), "matrices", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(12)), "matrices", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(2, 6), fill_mode="mirror"), "fill_mode", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(2, 6), fill_mode=None), "fill_mode", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(2, 6), out=_f(2, 5, 4, 2)), "out", ValueError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(2, 6).astype(np.float64)), "matrices", TypeError),
-    (dict(x=_f(2, 5, 4, 3).astype(np.uint8), matrices=_f(2, 6)), "x", TypeError),
-    (dict(x=_f(2, 5, 4, 3), matrices=_f(2, 6).tolist()), "matrices", TypeError),
-])
-def test_bad_arguments_name_the_argument(kwargs, name, error):
-    with pytest.raises(error, match=rf"(?<![\w.]){name}(?![\w(])"):
-        ops.affine_transform(**kwargs)
-
-
 def test_out_must_not_alias_x_or_matrices():
     x = _f(2, 5, 4, 3)
     with pytest.raises(ValueError, match="out: must not overlap x"):

@@ -58,8 +58,3 @@ def test_optimizer_steps(device, case, n):
         for i in (0, 1):
             if s64[i] is not None:
                 assert_close(to_host(s[i]), s64[i], 2e-5, what + f" slot{i + 1}")
-
-
-def test_unknown_kind():
-    with pytest.raises(ValueError, match="kind"):
-        ops.optimizer_update("lion", np.zeros(3, np.float32), np.zeros(3, np.float32), lr=0.1)
