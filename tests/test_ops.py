@@ -1,11 +1,17 @@
 """Every op of the table (tests/opinfo/) on every device: each sample against the float64
 reference (and finite differences where the sample names them), on 'cpu' and, where the
 build has it, 'cuda' (a GPU or the emulated CUDA build; CUDA results also against the CPU's).
-A new op needs no test here: its OpInfo entry's samples run automatically."""
+A new op needs no test here: its OpInfo entry's samples run automatically.
+
+Below the table run: the cases that are not one call against the reference (special values,
+statistics over many calls, thread-count independence, CPU vs CUDA bits, aliasing)."""
+import numpy as np
 import pytest
 
+import cudnn_lite
 import opinfo
-from helpers import ops
+from helpers import assert_close, f32_rtol, ops, randn, to_device, to_host
+from opinfo.matmul import DENSE_BACKWARD_SHAPES
 
 CASES = [pytest.param(op, s, id=f"{op.name}-{s.id}") for op in opinfo.OPS for s in opinfo.samples(op)]
 
@@ -21,3 +27,40 @@ def test_op(device, op, sample):
     if device not in op.devices:
         pytest.skip(f"{op.name}: its table entry leaves out {device} (OpInfo.devices)")
     opinfo.run_sample(op, sample, device)
+
+
+# ------------------------------------------------------------------ matmul
+
+def test_sgemm_without_out(device):
+    rng = np.random.default_rng(150)
+    a, b = randn(rng, 6, 4), randn(rng, 4, 3)
+    got = to_host(ops.sgemm(to_device(a.astype(np.float32), device), to_device(b.astype(np.float32), device)))
+    assert got.dtype == np.float32
+    assert_close(got, a @ b, f32_rtol(4), "sgemm default")
+
+
+@pytest.mark.parametrize("rows,fin,fout", DENSE_BACKWARD_SHAPES)
+def test_dense_backward_dw_only(device, rows, fin, fout):
+    seed = 300 + rows + fin + fout
+    rng = np.random.default_rng(seed)
+    x, w, _, dy = randn(rng, rows, fin), randn(rng, fin, fout), randn(rng, fout), randn(rng, rows, fout)
+    got = ops.dense_backward(*(to_device(v.astype(np.float32), device) for v in (x, w, dy)),
+                             with_bias=False, need_dx=False)
+    assert got[0] is None and got[2] is None
+    assert_close(to_host(got[1]), x.T @ dy, f32_rtol(rows), "dense_backward dw only")
+
+
+def test_sgemm_narrow_same_bits_any_thread_count():
+    rng = np.random.default_rng(800)
+    x, dy = randn(rng, 1000, 512).astype(np.float32), randn(rng, 1000, 10).astype(np.float32)
+    w = randn(rng, 512, 10).astype(np.float32)
+    threads = cudnn_lite.get_num_threads()
+    try:
+        got = []
+        for t in (1, 2, 3):
+            cudnn_lite.set_num_threads(t)
+            got.append((ops.sgemm(x, w), ops.sgemm(x, dy, trans_a=True), ops.sgemm(dy, w, trans_b=True)))
+    finally:
+        cudnn_lite.set_num_threads(threads)
+    for g in got[1:]:
+        assert all(np.array_equal(u, v) for u, v in zip(got[0], g))
