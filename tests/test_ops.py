@@ -10,7 +10,7 @@ import pytest
 
 import cudnn_lite
 import opinfo
-from helpers import assert_close, f32_rtol, ops, randn, to_device, to_host
+from helpers import assert_close, check_op, f32_rtol, ops, randn, to_device, to_host
 from opinfo.matmul import DENSE_BACKWARD_SHAPES
 
 CASES = [pytest.param(op, s, id=f"{op.name}-{s.id}") for op in opinfo.OPS for s in opinfo.samples(op)]
@@ -64,3 +64,36 @@ def test_sgemm_narrow_same_bits_any_thread_count():
         cudnn_lite.set_num_threads(threads)
     for g in got[1:]:
         assert all(np.array_equal(u, v) for u, v in zip(got[0], g))
+
+
+# -------------------------------------------------------------------- conv
+
+def test_conv2d_forward_textbook(device):
+    x = np.array([[1, 2, 3, 4, 5], [2, 1, 0, 1, 2], [3, 0, 1, 1, 0], [1, 4, 1, 1, 2], [2, 1, 1, 0, 0]], float)
+    k = np.array([[1, 0, 1], [1, 0, 1], [0, 1, 0]], float)
+    got, _ = check_op("conv2d_forward", dict(x=x[None, :, :, None], w=k[:, :, None, None]), device=device)
+    np.testing.assert_array_equal(got[0][0, 0, :, 0], [6, 9, 11])
+
+
+@pytest.mark.parametrize("shape", [((64, 28, 28, 1), (3, 3, 32)), ((40, 32, 32, 3), (2, 2, 16)),
+                                   ((33, 32, 32, 3), (3, 3, 32))])
+def test_conv2d_few_channels_thread_count_independent(shape):
+    # the few-channel backward filter adds fixed blocks in a fixed order: the same bits at
+    # any thread count (and the forward has no cross-thread reduction at all)
+    (n, h, wd, c), (kh, kw, k) = shape
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n, h, wd, c)).astype(np.float32)
+    w = rng.standard_normal((kh, kw, c, k)).astype(np.float32)
+    dy = rng.standard_normal((n, h, wd, k)).astype(np.float32)
+    before = cudnn_lite.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            cudnn_lite.set_num_threads(threads)
+            results.append((ops.conv2d_forward(x, w, padding="same", activation="relu"),
+                            ops.conv2d_backward_filter(x, dy, w.shape, padding="same")))
+    finally:
+        cudnn_lite.set_num_threads(before)
+    for y, dw in results[1:]:
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(dw, results[0][1])
