@@ -97,3 +97,11 @@ def test_conv2d_few_channels_thread_count_independent(shape):
     for y, dw in results[1:]:
         np.testing.assert_array_equal(y, results[0][0])
         np.testing.assert_array_equal(dw, results[0][1])
+
+
+# -------------------------------------------------------------- activation
+
+def test_activation_forward_at_zero(device):
+    x = np.array([-1.0, -0.0, 0.0, 1.0])
+    for act in opinfo.activation.ACTS:
+        check_op("activation_forward", dict(x=x), dict(activation=act, alpha=0.1), device=device)
