@@ -11,6 +11,7 @@ import pytest
 import cudnn_lite
 import opinfo
 from helpers import assert_close, check_op, f32_rtol, ops, randn, to_device, to_host
+from opinfo.dropout import uniform_x as _x
 from opinfo.matmul import DENSE_BACKWARD_SHAPES
 
 CASES = [pytest.param(op, s, id=f"{op.name}-{s.id}") for op in opinfo.OPS for s in opinfo.samples(op)]
@@ -105,3 +106,34 @@ def test_activation_forward_at_zero(device):
     x = np.array([-1.0, -0.0, 0.0, 1.0])
     for act in opinfo.activation.ACTS:
         check_op("activation_forward", dict(x=x), dict(activation=act, alpha=0.1), device=device)
+
+
+# ----------------------------------------------------------------- dropout
+
+@pytest.mark.parametrize("rate", [0.1, 0.3, 0.5, 0.8])
+def test_dropout_fraction_kept(device, rate):
+    x = np.ones((200, 500), dtype=np.float32)
+    y = to_host(ops.dropout_forward(to_device(x, device), rate, seed=2024))
+    kept = np.count_nonzero(y) / y.size
+    # binomial standard deviation over 1e5 elements is < 0.0016; allow 5 sigma
+    assert abs(kept - (1 - rate)) < 0.008, f"rate {rate}: kept fraction {kept}"
+    np.testing.assert_allclose(y[y != 0], 1 / (1 - rate), rtol=1e-6)
+
+
+def test_dropout_seed_and_offset_change_the_mask(device):
+    x = to_device(np.ones(1000, dtype=np.float32), device)
+    a = to_host(ops.dropout_forward(x, 0.5, seed=1, offset=0)) != 0
+    b = to_host(ops.dropout_forward(x, 0.5, seed=2, offset=0)) != 0
+    c = to_host(ops.dropout_forward(x, 0.5, seed=1, offset=1000)) != 0
+    d = to_host(ops.dropout_forward(x, 0.5, seed=1, offset=1)) != 0
+    assert (a != b).any() and (a != c).any()
+    np.testing.assert_array_equal(a[1:], d[:-1])  # offset shifts the stream by elements
+
+
+def test_dropout_cpu_equals_cuda(device):
+    if device == "cpu":
+        pytest.skip("compares the CUDA mask with the CPU one")
+    x = _x((4097,), 7)
+    cpu = ops.dropout_forward(x, 0.4, 99, 3)
+    gpu = to_host(ops.dropout_forward(to_device(x, device), 0.4, 99, 3))
+    np.testing.assert_array_equal(cpu, gpu)
