@@ -10,7 +10,9 @@ import pytest
 
 import cudnn_lite
 import opinfo
-from helpers import assert_close, check_op, f32_rtol, ops, randn, to_device, to_host
+from helpers import assert_close, check_op, f32_rtol, ops, randn, ref, rng_for, to_device, to_host
+from opinfo.affine import FILL_MODES, assert_same_bits, random_matrices, run
+from opinfo.core import f as _f
 from opinfo.dropout import uniform_x as _x
 from opinfo.matmul import DENSE_BACKWARD_SHAPES
 
@@ -137,3 +139,83 @@ def test_dropout_cpu_equals_cuda(device):
     cpu = ops.dropout_forward(x, 0.4, 99, 3)
     gpu = to_host(ops.dropout_forward(to_device(x, device), 0.4, 99, 3))
     np.testing.assert_array_equal(cpu, gpu)
+
+
+# -------------------------------------------------------- affine_transform
+
+def test_nan_matrix_gives_nan_pixels_and_huge_shift_the_fill(device):
+    x = randn(rng_for(2), 3, 4, 5, 2)
+    m = np.array([[np.nan, 0, 0, 0, 1, 0], [1, 0, 1e20, 0, 1, 0], [1, 0, -3e9, 0, 1, 4e9]])
+    for mode in FILL_MODES:
+        got = run(x, m, device, mode, cval=2.5)
+        want = ref.affine_transform(x, m, mode, 2.5)
+        assert np.isnan(got[0]).all() and np.isnan(want[0]).all()
+        assert np.isfinite(got[1:]).all(), mode
+        if mode in ("nearest", "constant"):
+            assert_close(got[1:], want[1:], f32_rtol(4), f"affine_transform[{device}] {mode} huge shift")
+    got = run(x, m, device, "constant", cval=2.5)
+    assert (got[1:] == 2.5).all()
+
+
+def test_empty_batches(device):
+    for shape in [(0, 4, 5, 3), (2, 4, 5, 0), (2, 0, 5, 3)]:
+        x = to_device(np.zeros(shape, np.float32), device)
+        m = to_device(np.zeros((shape[0], 6), np.float32), device)
+        assert to_host(ops.affine_transform(x, m)).shape == shape
+
+
+def test_many_images_cpu_equals_cuda(device):
+    """More pixels than one grid covers (grid-stride loop); the CUDA result equals the CPU's bits."""
+    if device == "cpu":
+        pytest.skip("compares the CUDA result with the CPU one")
+    rng = rng_for(9)
+    n, h, w = 300, 64, 64
+    x = rng.standard_normal((n, h, w, 1)).astype(np.float32)
+    m = random_matrices(rng, n, h, w).astype(np.float32)
+    for mode in FILL_MODES:
+        cpu = ops.affine_transform(x, m, mode, 0.5)
+        gpu = to_host(ops.affine_transform(to_device(x, device), to_device(m, device), mode, 0.5))
+        assert_same_bits(gpu, cpu, f"affine_transform {mode}: CUDA vs CPU")
+
+
+def test_cpu_equals_cuda_bitwise(device):
+    if device == "cpu":
+        pytest.skip("compares the CUDA result with the CPU one")
+    rng = rng_for(10)
+    x = randn(rng, 3, 7, 5, 3).astype(np.float32)
+    m = random_matrices(rng, 3, 7, 5).astype(np.float32)
+    for mode in FILL_MODES:
+        cpu = ops.affine_transform(x, m, mode, -1.0)
+        gpu = to_host(ops.affine_transform(to_device(x, device), to_device(m, device), mode, -1.0))
+        assert_same_bits(gpu, cpu, f"affine_transform {mode}: CUDA vs CPU")
+
+
+def test_out_must_not_alias_x_or_matrices():
+    x = _f(2, 5, 4, 3)
+    with pytest.raises(ValueError, match="out: must not overlap x"):
+        ops.affine_transform(x, _f(2, 6), out=x)
+    buf = np.zeros(2 * 5 * 4 * 3 + 6, np.float32)
+    x2 = buf[6:].reshape(2, 5, 4, 3)
+    x2[:] = x
+    with pytest.raises(ValueError, match="out: must not overlap x"):
+        ops.affine_transform(x2, _f(2, 6), out=buf[:-6].reshape(2, 5, 4, 3))
+    big = np.zeros(2 * 5 * 4 * 3, np.float32)
+    with pytest.raises(ValueError, match="out: must not overlap matrices"):
+        ops.affine_transform(x, big[:12].reshape(2, 6), out=big.reshape(2, 5, 4, 3))
+
+
+def test_binding_rejects_unknown_fill_id():
+    from cudnn_lite import _C
+    x = _f(1, 3, 3, 1)
+    with pytest.raises(ValueError, match="fill_mode"):
+        _C.affine_transform(x, _f(1, 6), np.empty_like(x), 7, 0.0)
+
+
+def test_mixed_devices_are_refused(device):
+    if device == "cpu":
+        pytest.skip("needs a GPU array")
+    x = to_device(_f(2, 5, 4, 3), device)
+    with pytest.raises(ValueError, match="matrices"):
+        ops.affine_transform(x, _f(2, 6))
+    with pytest.raises(ValueError, match="out"):
+        ops.affine_transform(x, to_device(_f(2, 6), device), out=np.empty((2, 5, 4, 3), np.float32))
