@@ -5,9 +5,12 @@ affine) lists its ops in `OPS`; this module gathers them. Readers:
     tests/test_ops.py          every sample of every op on every device (run_sample)
     tests/test_bad_inputs.py   OpInfo.valid corrupted as OpInfo.bad says
     tests/leak_check.py        OpInfo.valid (x OpInfo.variants) and the rejected bad calls, repeated
+    tests/test_cuda_paths.py   each family's CUDA-path cases (`cuda_*_case`, `CUDA_*` lists; machinery in
+                               gpu.py): poisoned outputs, unaligned pointers, run twice, vs CPU and reference
     benchmarks/bench_ops.py, benchmarks/bench_cuda.py   OpInfo.bench: an op's call at given sizes
 
-Adding an op: one OpInfo entry in its family's module (record types: opinfo/core.py).
+Adding an op: one OpInfo entry in its family's module (record types: opinfo/core.py); a
+CUDA-path case beside it where the op has a kernel path worth stressing on the device.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Elementwise activations and softmax."""
 import numpy as np
 
-from helpers import Grad, randn, ref
+from helpers import assert_close, f32_rtol, Grad, ops, randn, ref
 
+from .gpu import Out, compare, dev, f32, gpu_twice
 from .core import Bad, BadInputs, Call, OpInfo, Sample, f, shape_id
 
 ACTS = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "step"]
@@ -78,6 +79,74 @@ def _bench_act_backward(rng, n, shape, act="relu"):
 
 def _bench_softmax(rng, rows, cols):
     return dict(x=rng.standard_normal((rows, cols)).astype(np.float32))
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_SOFTMAX_COLS = [1, 2, 31, 32, 33, 1024, 1025, 2047, 4097, 10000]
+
+
+def _cuda_softmax_rows(rng, cols):
+    """Rows: normal; with a NaN; with -inf entries; all -inf; with +inf; huge magnitudes."""
+    x = randn(rng, 6, cols, scale=3.0)
+    x[1, cols // 2] = np.nan
+    x[2, ::3] = -np.inf
+    if cols > 1:
+        x[2, 1] = 0.5          # at least one finite entry
+    x[3, :] = -np.inf
+    x[4, cols // 3] = np.inf
+    x[5] = randn(rng, cols) * 1e30
+    return x
+
+
+def cuda_softmax_case(cp, cols, seed):
+    rng = np.random.default_rng(seed)
+    x = _cuda_softmax_rows(rng, cols)
+    y_ok = ref.softmax_forward(randn(rng, 4, cols))           # finite softmax rows for the backward
+    dy = randn(rng, 4, cols)
+    what = f"softmax cols{cols}"
+    gx, gy, gdy = dev(cp, x), dev(cp, y_ok), dev(cp, dy)
+
+    def run():
+        y, dx = Out(cp, x.shape), Out(cp, dy.shape)
+        ops.softmax_forward(gx, out=y.view)
+        ops.softmax_backward(gy, gdy, out=dx.view)
+        return y.host(what + " forward"), dx.host(what + " backward")
+
+    y, dx = gpu_twice(run, what)
+    cpu = ops.softmax_forward(f32(x))
+    assert np.array_equal(np.isnan(y), np.isnan(cpu)), \
+        f"{what}: NaN pattern differs from the CPU (rows: normal, NaN, -inf, all -inf, +inf, huge)\n" \
+        f"gpu NaN per row {np.isnan(y).sum(1)}, cpu {np.isnan(cpu).sum(1)}"
+    finite = ~np.isnan(cpu)
+    assert_close(np.where(finite, y, 0), np.where(finite, cpu, 0), 1e-5, what + " forward vs CPU")
+    for r in ((0, 2, 5) if cols > 1 else (0, 5)):  # rows the float64 reference handles without NaN
+        assert_close(y[r], ref.softmax_forward(x[r:r + 1])[0], f32_rtol(cols), f"{what} row {r} vs reference")
+    compare(dx, ops.softmax_backward(f32(y_ok), f32(dy)), ref.softmax_backward(y_ok, dy), f32_rtol(cols),
+            what + " backward")
+
+
+CUDA_ACTS = ["relu", "sigmoid", "tanh", "leaky_relu", "step", "linear"]
+
+
+def cuda_activation_case(cp, act, n, off, seed):
+    rng = np.random.default_rng(seed)
+    x, dy = randn(rng, n), randn(rng, n)
+    x[::7] = 0.0                                  # the relu/step boundary
+    what = f"activation {act} n{n} offset{off}"
+    gx, gdy = dev(cp, x, off), dev(cp, dy, (off + 1) % 4)
+
+    def run():
+        y, dx = Out(cp, (n,), off), Out(cp, (n,), off)
+        ops.activation_forward(gx, act, 0.01, out=y.view)
+        ops.activation_backward(gx, y.view, gdy, act, 0.01, out=dx.view)
+        return y.host(what), dx.host(what)
+
+    y, dx = gpu_twice(run, what)
+    cy = ops.activation_forward(f32(x), act, 0.01)
+    compare(y, cy, ref.activation_forward(x, act, 0.01), 1e-6, what + " forward")
+    compare(dx, ops.activation_backward(f32(x), cy, f32(dy), act, 0.01),
+            ref.activation_backward(x, ref.activation_forward(x, act, 0.01), dy, act, 0.01), 1e-6,
+            what + " backward")
 
 
 OPS = [

@@ -1,8 +1,9 @@
 """Batch normalization: training forward (moving statistics updated in place), inference, backward."""
 import numpy as np
 
-from helpers import Grad, assert_close, f32_rtol, ops, randn, ref, to_device, to_host
+from helpers import assert_close, f32_rtol, Grad, ops, package, randn, ref, to_device, to_host
 
+from .gpu import Out, compare, dev, f32, gpu_twice
 from .core import BadInputs, Call, OpInfo, Sample, f, shape_id
 
 SHAPES = [(1, 1), (3, 1), (7, 3), (3, 5, 5, 3), (1, 7, 9, 3), (64, 17), (2, 4, 4, 1)]
@@ -83,6 +84,46 @@ def _bn_valid():
 
 def _bn_shape():
     return dict(gamma=f(4), beta=f(2), moving_mean=f(4), moving_var=f(4))
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_BN_CASES = [(100003, 1), (131072, 3), (65537, 5), (3, 1000), (7, 64), (32 * 32 * 32, 32)]
+
+
+def cuda_batchnorm_case(cp, rows, c, offset, seed):
+    rng = np.random.default_rng(seed)
+    x = offset + randn(rng, rows, c, scale=0.1 if offset else 1.0)
+    gamma, beta = randn(rng, c), randn(rng, c)
+    mm, mv = randn(rng, c), np.abs(randn(rng, c)) + 0.5
+    dy = randn(rng, rows, c)
+    what = f"batchnorm rows{rows} c{c} offset{offset}"
+    gx, gg, gbeta, gdy = dev(cp, x), dev(cp, gamma), dev(cp, beta), dev(cp, dy)
+    C = package._C
+
+    def run():
+        y, sm, si = Out(cp, (rows, c)), Out(cp, (c,)), Out(cp, (c,))
+        gmm, gmv = Out(cp, (c,), init=mm), Out(cp, (c,), init=mv)
+        C.batchnorm_forward_train(gx, gg, gbeta, gmm.view, gmv.view, y.view, sm.view, si.view, 1e-3, 0.99)
+        dx, dgamma, dbeta = Out(cp, (rows, c)), Out(cp, (c,)), Out(cp, (c,))
+        C.batchnorm_backward(gx, gdy, gg, sm.view, si.view, dx.view, dgamma.view, dbeta.view)
+        yi = Out(cp, (rows, c))
+        C.batchnorm_forward_inference(gx, gg, gbeta, gmm.view, gmv.view, yi.view, 1e-3)
+        return tuple(o.host(what) for o in (y, sm, si, gmm, gmv, dx, dgamma, dbeta, yi))
+
+    got = gpu_twice(run, what)
+    cpu_mm, cpu_mv = f32(mm.copy()), f32(mv.copy())
+    cy, csm, csi = ops.batchnorm_forward_train(f32(x), f32(gamma), f32(beta), cpu_mm, cpu_mv, 0.99, 1e-3)
+    cdx, cdg, cdb = ops.batchnorm_backward(f32(x), f32(dy), f32(gamma), csm, csi)
+    cyi = ops.batchnorm_forward_inference(f32(x), f32(gamma), f32(beta), cpu_mm, cpu_mv, 1e-3)
+    ry, rsm, rsi, rmm, rmv = ref.batchnorm_forward_train(x, gamma, beta, mm, mv, 0.99, 1e-3)
+    rdx, rdg, rdb = ref.batchnorm_backward(x, dy, gamma, rsm, rsi)
+    rtol = f32_rtol(rows)
+    names = ["y", "save_mean", "save_invstd", "moving_mean", "moving_var", "dx", "dgamma", "dbeta", "y_inference"]
+    cpus = [cy, csm, csi, cpu_mm, cpu_mv, cdx, cdg, cdb, cyi]
+    # offset data: the float32 mean itself carries ~ulp(offset)/std relative error: compare y, dx to the CPU only
+    refs = [None if offset else ry, rsm, rsi, rmm, rmv, None if offset else rdx, rdg, rdb, None]
+    for name, g, cpu_v, ref_v in zip(names, got, cpus, refs):
+        compare(g, cpu_v, ref_v, rtol, f"{what} {name}")
 
 
 OPS = [

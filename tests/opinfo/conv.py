@@ -1,8 +1,9 @@
 """conv2d forward / backward data / backward filter (finite differences for the backward ops)."""
 import numpy as np
 
-from helpers import Grad, randn, ref
+from helpers import f32_rtol, Grad, ops, randn, ref
 
+from .gpu import Out, compare, dev, f32, gpu_twice
 from .core import Bad, BadInputs, Call, OpInfo, Sample, f
 
 # (n, h, w, c), (kh, kw, k), strides, padding
@@ -126,13 +127,66 @@ def _bench_backward_filter(rng, n, h, w, c, k, f, padding="same"):
     oh, ow = ref.conv_output_shape(x.shape, f, k, 1, padding)[1:3]
     return dict(x=x, dy=rng.standard_normal((n, oh, ow, f)).astype(np.float32), w_shape=wt.shape, padding=padding)
 
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_CONV_CHANNELS = [3, 5, 6, 8, 64]
+# (name, n, h, w, kernel, stride, padding)
+CUDA_CONV_GEOMETRIES = [
+    ("3x3-s1-same", 2, 7, 7, 3, 1, "same"),
+    ("2x2-s1-same", 2, 6, 6, 2, 1, "same"),      # Keras puts the extra pad row/col at the bottom/right
+    ("3x3-s2-valid", 2, 9, 8, 3, 2, "valid"),
+]
+
+
+
+def cuda_conv_case(cp, n, h, w, c, kernel, k, stride, padding, act, seed, x_off=0, out_off=0):
+    """conv2d forward / backward-data / backward-filter on the GPU vs CPU vs reference."""
+    rng = np.random.default_rng(seed)
+    x = randn(rng, n, h, w, c)
+    wt = randn(rng, kernel, kernel, c, k, scale=0.5)
+    b = randn(rng, k)
+    y_shape = ref.conv_output_shape(x.shape, k, kernel, stride, padding)
+    dy = randn(rng, *y_shape)
+    what = f"conv x{x.shape} w{wt.shape} s{stride} {padding} {act}"
+    kw = dict(strides=stride, padding=padding)
+
+    gx, gw, gb, gdy = dev(cp, x, x_off), dev(cp, wt), dev(cp, b), dev(cp, dy, x_off)
+
+    def run():
+        y, dx, dw = Out(cp, y_shape, out_off), Out(cp, x.shape, out_off), Out(cp, wt.shape, out_off)
+        ops.conv2d_forward(gx, gw, gb, activation=act, out=y.view, **kw)
+        ops.conv2d_backward_data(gdy, gw, x.shape, out=dx.view, **kw)
+        ops.conv2d_backward_filter(gx, gdy, wt.shape, out=dw.view, **kw)
+        return y.host(what + " forward"), dx.host(what + " backward_data"), dw.host(what + " backward_filter")
+
+    y, dx, dw = gpu_twice(run, what)
+    cpu_y = ops.conv2d_forward(f32(x), f32(wt), f32(b), activation=act, **kw)
+    cpu_dx = ops.conv2d_backward_data(f32(dy), f32(wt), x.shape, **kw)
+    cpu_dw = ops.conv2d_backward_filter(f32(x), f32(dy), wt.shape, **kw)
+    compare(y, cpu_y, ref.conv2d_forward(x, wt, b, activation=act, **kw),
+            f32_rtol(kernel * kernel * c), what + " forward")
+    compare(dx, cpu_dx, ref.conv2d_backward_data(dy, wt, x.shape, **kw),
+            f32_rtol(kernel * kernel * k), what + " backward_data")
+    compare(dw, cpu_dw, ref.conv2d_backward_filter(x, dy, wt.shape, **kw),
+            f32_rtol(int(np.prod(y_shape[:3]))), what + " backward_filter")
+
+
+CUDA_SPLITK_CONV = [
+    ("mnist_cnn-conv2-b32", 32, 14, 14, 32, 3, 64, 1, "same"),
+    ("cifar10_improved-conv6-b32", 32, 8, 8, 128, 3, 128, 1, "same"),
+    ("odd-P-tail", 3, 19, 19, 8, 3, 5, 1, "valid"),      # P = 867: last split shorter
+    ("c3-2x2-same", 4, 33, 33, 3, 2, 16, 1, "same"),      # cifar10_cnn conv1-like, odd sizes
+    ("c1-mnist_cnn-conv1-b16", 16, 28, 28, 1, 3, 32, 1, "same"),
+]
+
 
 OPS = [
     OpInfo("conv2d_forward", "conv", _conv2d_forward,
            valid=lambda: dict(x=f(2, 5, 5, 3), w=f(3, 3, 3, 4), b=f(4)),
            bad=BadInputs(("x", "w", "b"), rank=dict(x=f(5, 5, 3), w=f(3, 3, 3)), shape=dict(w=f(3, 3, 2, 4), b=f(5)),
                          empty=lambda: dict(x=f(0, 5, 5, 3), w=f(3, 3, 3, 4), b=f(4)),
-                         variants=[Bad("strides0", lambda: dict(x=f(1, 5, 5, 1), w=f(3, 3, 1, 1), strides=0), "strides"),
+                         variants=[Bad("strides0", lambda: dict(x=f(1, 5, 5, 1), w=f(3, 3, 1, 1), strides=0),
+                                       "strides"),
                                    Bad("w-larger-than-x", lambda: dict(x=f(1, 2, 2, 1), w=f(3, 3, 1, 1)), "w")]),
            variants=[dict(padding="same", activation="relu"), dict(strides=2)], bench=_bench_forward),
     OpInfo("conv2d_backward_data", "conv", _conv2d_backward_data,

@@ -3,8 +3,9 @@ import itertools
 
 import numpy as np
 
-from helpers import assert_close, ops, ref, to_device, to_host
+from helpers import assert_close, ops, randn, ref, to_device, to_host
 
+from .gpu import Out, assert_bitwise, dev, f32, gpu_twice
 from .core import Bad, BadInputs, OpInfo, Sample, f, shape_id
 
 SHAPES = [(1,), (7,), (3, 5), (4, 3, 5, 2), (10007,)]
@@ -53,6 +54,31 @@ def _bench_backward(rng, shape, rate=0.5, seed=7, offset=0):
 
 BAD_RATES = [Bad(f"rate{r}", lambda r=r: dict(x=np.ones(3, dtype=np.float32), rate=r, seed=0), "rate")
              for r in [-0.1, 1.0, 1.5]]
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_DROPOUT_N = [1, 2, 3, 4, 5, 7, 13, 1001, 4099, 65539]
+CUDA_DROPOUT_OFFSETS = [0, 1, 2, 3, 5, 6, 7, 2**32 - 1, 2**32 + 1, 2**40 + 3]
+
+
+def cuda_dropout_case(cp, n, offset, rate, seed, x_off=0):
+    rng = np.random.default_rng(n + offset % 1000)
+    x = randn(rng, n)
+    what = f"dropout n{n} offset{offset} rate{rate} x+{x_off}"
+    gx = dev(cp, x, x_off)
+
+    def run():
+        y, dx = Out(cp, (n,), x_off), Out(cp, (n,), 3 - x_off)
+        ops.dropout_forward(gx, rate, seed, offset, out=y.view)
+        ops.dropout_backward(gx, rate, seed, offset, out=dx.view)
+        return y.host(what + " forward"), dx.host(what + " backward")
+
+    y, dx = gpu_twice(run, what)
+    assert_bitwise(y, ops.dropout_forward(f32(x), rate, seed, offset), what + " forward vs CPU")
+    assert_bitwise(dx, ops.dropout_backward(f32(x), rate, seed, offset), what + " backward vs CPU")
+    keep = ref.dropout_mask((n,), rate, seed, offset)
+    assert np.array_equal(y != 0, keep), f"{what}: mask differs from reference.dropout_mask"
+
 
 OPS = [
     OpInfo("dropout_forward", "dropout", _samples(False), valid=lambda: dict(x=f(3, 4), rate=0.5, seed=1),

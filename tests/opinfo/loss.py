@@ -3,8 +3,9 @@ import itertools
 
 import numpy as np
 
-from helpers import Grad, ref
+from helpers import f32_rtol, Grad, ops, randn, ref
 
+from .gpu import Out, compare, dev, f32, gpu_twice
 from .core import Bad, BadInputs, Call, OpInfo, Sample, f
 
 LOSSES = ["categorical_crossentropy", "binary_crossentropy", "mse", "mae"]
@@ -75,6 +76,34 @@ def _bench_softmax_ce(rng, n, classes):
     kw = _bench_loss(rng, n, classes)
     del kw["loss"]
     return kw
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_LOSS_SIZES = [(32, 10), (4099, 10), (7, 1025), (3, 5000)]
+
+
+def cuda_loss_case(cp, rows, cols, loss):
+    rng = np.random.default_rng(rows + cols)
+    p = ref.softmax_forward(randn(rng, rows, cols)) if loss == "categorical_crossentropy" \
+        else 1 / (1 + np.exp(-randn(rng, rows, cols)))
+    t = np.eye(cols)[rng.integers(0, cols, rows)] if loss != "mse" else randn(rng, rows, cols)
+    what = f"{loss} rows{rows} cols{cols}"
+    gp, gt = dev(cp, p), dev(cp, t)
+
+    def run():
+        per, dp, dl = Out(cp, (rows,)), Out(cp, (rows, cols)), Out(cp, (rows, cols))
+        ops.loss_forward(gp, gt, loss, out=per.view)
+        ops.loss_backward(gp, gt, loss, out=dp.view)
+        ops.softmax_cross_entropy_backward(gp, gt, out=dl.view)
+        return per.host(what), dp.host(what), dl.host(what)
+
+    per, dp, dl = gpu_twice(run, what)
+    compare(per, ops.loss_forward(f32(p), f32(t), loss), ref.loss_forward(p, t, loss), f32_rtol(cols),
+            what + " forward")
+    compare(dp, ops.loss_backward(f32(p), f32(t), loss), ref.loss_backward(p, t, loss), f32_rtol(cols),
+            what + " backward")
+    compare(dl, ops.softmax_cross_entropy_backward(f32(p), f32(t)), ref.softmax_cross_entropy_backward(p, t),
+            f32_rtol(1), what + " fused softmax+CE backward")
 
 
 OPS = [

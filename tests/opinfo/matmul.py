@@ -5,6 +5,7 @@ import numpy as np
 
 from helpers import Grad, assert_close, f32_rtol, ops, randn, ref, to_device, to_host
 
+from .gpu import Out, compare, dev, f32, gpu_twice
 from .core import BadInputs, Call, OpInfo, Sample, f, shape_id
 
 ACTS = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "step"]
@@ -122,6 +123,72 @@ def _bench_dense_backward(rng, n, fan_in, fan_out):
     return dict(x=rng.standard_normal((n, fan_in)).astype(np.float32),
                 w=(rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32),
                 dy=rng.standard_normal((n, fan_out)).astype(np.float32))
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_SGEMM_SIZES = [
+    (1, 1, 1), (7, 5, 3), (33, 65, 129), (130, 129, 7), (1, 257, 513), (257, 1, 300),
+    (64, 64, 8192),        # one tile, long k: split-K
+    (10, 10, 100000),      # tiny m*n, huge k: split-K capped at 64 splits
+    (129, 131, 1031),      # 4 tiles, split-K with a short last split
+]
+CUDA_TRANS = [(False, False), (False, True), (True, False), (True, True)]
+
+
+def cuda_sgemm_case(cp, m, n, k, ta, tb, alpha, beta, offsets, seed):
+    rng = np.random.default_rng(seed)
+    a = randn(rng, *((k, m) if ta else (m, k)))
+    b = randn(rng, *((n, k) if tb else (k, n)))
+    c0 = randn(rng, m, n)
+    what = f"sgemm m{m} n{n} k{k} ta{int(ta)} tb{int(tb)} alpha{alpha} beta{beta} offsets{offsets}"
+    ga, gb = dev(cp, a, offsets[0]), dev(cp, b, offsets[1])
+
+    def run():
+        out = Out(cp, (m, n), offsets[2], init=c0 if beta != 0 else None)  # beta == 0: C is NaN, never read
+        ops.sgemm(ga, gb, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, out=out.view)
+        return (out.host(what),)
+
+    (got,) = gpu_twice(run, what)
+    cpu = f32(c0.copy())
+    ops.sgemm(f32(a), f32(b), trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, out=cpu)
+    want = ref.sgemm(a, b, ta, tb, alpha, beta, c0 if beta != 0 else None)
+    compare(got, cpu, want, f32_rtol(k), what)
+
+
+CUDA_DENSE_EPILOGUES = [
+    (32, 3136, 64, "relu"), (128, 1024, 500, "relu"), (33, 2048, 10, "linear"), (7, 5, 3, "sigmoid"),
+    (129, 131, 67, "leaky_relu"), (128, 512, 10, "tanh")]
+
+
+def cuda_dense_forward_case(cp, rows, fan_in, fan_out, act):
+    rng = np.random.default_rng(rows + fan_in)
+    x, w, b = randn(rng, rows, fan_in), randn(rng, fan_in, fan_out, scale=0.1), randn(rng, fan_out)
+    what = f"dense_forward x{x.shape} w{w.shape} {act}"
+    gx, gw, gb = dev(cp, x), dev(cp, w), dev(cp, b)
+
+    def run():
+        out = Out(cp, (rows, fan_out), 1)
+        ops.dense_forward(gx, gw, gb, act, 0.01, out=out.view)
+        return (out.host(what),)
+
+    (got,) = gpu_twice(run, what)
+    compare(got, ops.dense_forward(f32(x), f32(w), f32(b), act, 0.01),
+            ref.dense_forward(x, w, b, act, 0.01), f32_rtol(fan_in), what)
+
+
+def cuda_bias_backward_case(cp, rows, cols):
+    rng = np.random.default_rng(rows + cols)
+    dy = randn(rng, rows, cols)
+    gdy = dev(cp, dy)
+    what = f"bias_backward rows{rows} cols{cols}"
+
+    def run():
+        db = Out(cp, (cols,), 1)
+        ops.bias_backward(gdy, out=db.view)
+        return (db.host(what),)
+
+    (db,) = gpu_twice(run, what)
+    compare(db, ops.bias_backward(f32(dy)), ref.bias_backward(dy), f32_rtol(rows), what)
 
 
 OPS = [

@@ -1,8 +1,9 @@
 """optimizer_update: several steps of every rule equal the reference within float32 tolerance."""
 import numpy as np
 
-from helpers import assert_close, ops, ref, to_device, to_host
+from helpers import assert_close, ops, randn, ref, to_device, to_host
 
+from .gpu import Out, compare, dev, f32, gpu_twice
 from .core import Bad, BadInputs, OpInfo, Sample, f
 
 # kind, hyper-parameters, which slots the rule uses
@@ -75,6 +76,35 @@ def _bench(rng, shapes, kind="adam"):
                           grad=rng.standard_normal(n).astype(np.float32), slot1=np.zeros(n, np.float32),
                           slot2=np.zeros(n, np.float32), lr=1e-3, **ref.adam_scalars(1e-3, 0.9, 0.999, 1)))
     return calls
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_OPTIMIZERS = [
+    ("sgd", dict(momentum=0.0)), ("sgd", dict(momentum=0.9, nesterov=True)), ("adagrad", {}),
+    ("rmsprop", dict(rho=0.9)), ("rmsprop", dict(rho=0.9, momentum=0.5)), ("adadelta", dict(rho=0.95)),
+    ("adam", dict(c1=0.0031)), ("nadam", dict(c1=0.9, c2=0.05, c3=1.001)),
+]
+
+
+def cuda_optimizer_case(cp, kind, hyper, n, seed):
+    rng = np.random.default_rng(seed)
+    p, g = randn(rng, n), randn(rng, n)
+    s1, s2 = np.abs(randn(rng, n)), np.abs(randn(rng, n))
+    kw = dict(lr=0.01, l2=1e-4, **hyper)
+    what = f"optimizer {kind} {hyper} n{n}"
+    gg = dev(cp, g, 1)
+
+    def run():
+        gp, g1, g2 = Out(cp, (n,), 1, init=p), Out(cp, (n,), 2, init=s1), Out(cp, (n,), 3, init=s2)
+        ops.optimizer_update(kind, gp.view, gg, g1.view, g2.view, **kw)
+        return gp.host(what), g1.host(what), g2.host(what)
+
+    got = gpu_twice(run, what)
+    cpu = [f32(p.copy()), f32(s1.copy()), f32(s2.copy())]
+    ops.optimizer_update(kind, cpu[0], f32(g), cpu[1], cpu[2], **kw)
+    want = ref.optimizer_update(kind, p, g, s1, s2, **kw)
+    for name, a, c, w in zip(("param", "slot1", "slot2"), got, cpu, want):
+        compare(a, c, w if w is not None else s2 if name == "slot2" else s1, 1e-5, f"{what} {name}")
 
 
 OPS = [

@@ -1,8 +1,9 @@
 """max / average / global-average pooling; ties pin the first-max rule (max-pool forward is exact)."""
 import numpy as np
 
-from helpers import Grad, quantised, randn, ref
+from helpers import assert_close, f32_rtol, Grad, ops, quantised, randn, ref
 
+from .gpu import Out, assert_bitwise, compare, dev, f32, gpu_twice
 from .core import Bad, BadInputs, Call, OpInfo, Sample, f, shape_id
 
 # (n, h, w, c), pool_size, strides, padding
@@ -92,6 +93,84 @@ def _bench_pool(rng, n, h, w, c):
 def _bench_maxpool_backward(rng, n, h, w, c):
     x = rng.standard_normal((n, h, w, c)).astype(np.float32)
     return dict(x=x, dy=rng.standard_normal((n, h // 2, w // 2, c)).astype(np.float32))
+
+# ------------------------------------------------ CUDA paths (tests/test_cuda_paths.py)
+
+CUDA_POOL_CASES = [  # (n, h, w, c), pool, stride, padding
+    ((2, 8, 8, 3), 2, 2, "valid"),
+    ((2, 9, 9, 5), 3, 2, "same"),
+    ((1, 7, 7, 6), 3, 1, "valid"),      # overlapping windows: several dy per dx
+    ((3, 6, 5, 64), 2, 1, "same"),
+    ((2, 28, 28, 32), 2, 2, "valid"),   # mnist_cnn pool1
+]
+
+
+
+def _cuda_pool_data(kind, shape, rng):
+    if kind == "ties":
+        return quantised(rng, *shape)
+    if kind == "all_equal":
+        return np.full(shape, -0.5)
+    x = quantised(rng, *shape)
+    x[rng.random(shape) < 0.15] = np.nan
+    if kind == "nan_inf":
+        x[rng.random(shape) < 0.15] = -np.inf
+        x[rng.random(shape) < 0.05] = np.inf
+    return x
+
+
+def cuda_maxpool_case(cp, shape, pool, stride, padding, kind, seed):
+    rng = np.random.default_rng(seed)
+    x = _cuda_pool_data(kind, shape, rng)
+    kw = dict(pool_size=pool, strides=stride, padding=padding)
+    y_shape = ref.pool_output_shape(shape, pool, stride, padding)
+    dy = randn(rng, *y_shape)
+    what = f"maxpool x{shape} p{pool} s{stride} {padding} {kind}"
+    gx, gdy = dev(cp, x), dev(cp, dy)
+
+    def run():
+        y, dx = Out(cp, y_shape), Out(cp, shape)
+        ops.maxpool2d_forward(gx, out=y.view, **kw)
+        ops.maxpool2d_backward(gx, gdy, out=dx.view, **kw)
+        return y.host(what + " forward"), dx.host(what + " backward")
+
+    y, dx = gpu_twice(run, what)
+    cpu_y = ops.maxpool2d_forward(f32(x), **kw)
+    cpu_dx = ops.maxpool2d_backward(f32(x), f32(dy), **kw)
+    assert_bitwise(y, cpu_y, what + " forward vs CPU")
+    assert_bitwise(dx, cpu_dx, what + " backward vs CPU")
+    if kind in ("ties", "all_equal"):
+        assert_close(y, ref.maxpool2d_forward(x, **kw), 0, what + " forward vs reference")
+        assert_close(dx, ref.maxpool2d_backward(x, dy, **kw), f32_rtol(pool * pool), what + " backward vs reference")
+
+
+def cuda_avgpool_case(cp, case):
+    shape, pool, stride, padding = case
+    rng = np.random.default_rng(sum(shape))
+    x = randn(rng, *shape)
+    kw = dict(pool_size=pool, strides=stride, padding=padding)
+    y_shape = ref.pool_output_shape(shape, pool, stride, padding)
+    dy, gdy2 = randn(rng, *y_shape), randn(rng, shape[0], shape[3])
+    what = f"avgpool x{shape} p{pool} s{stride} {padding}"
+    gx, gdy, gg = dev(cp, x), dev(cp, dy), dev(cp, gdy2)
+
+    def run():
+        y, dx, gy, gdx = Out(cp, y_shape), Out(cp, shape), Out(cp, (shape[0], shape[3])), Out(cp, shape)
+        ops.avgpool2d_forward(gx, out=y.view, **kw)
+        ops.avgpool2d_backward(gdy, shape, out=dx.view, **kw)
+        ops.global_avgpool2d_forward(gx, out=gy.view)
+        ops.global_avgpool2d_backward(gg, shape, out=gdx.view)
+        return y.host(what), dx.host(what), gy.host(what), gdx.host(what)
+
+    y, dx, gy, gdx = gpu_twice(run, what)
+    compare(y, ops.avgpool2d_forward(f32(x), **kw), ref.avgpool2d_forward(x, **kw), f32_rtol(pool * pool),
+            what + " forward")
+    compare(dx, ops.avgpool2d_backward(f32(dy), shape, **kw), ref.avgpool2d_backward(dy, shape, **kw),
+            f32_rtol(pool * pool), what + " backward")
+    compare(gy, ops.global_avgpool2d_forward(f32(x)), ref.global_avgpool2d_forward(x),
+            f32_rtol(shape[1] * shape[2]), what + " global forward")
+    compare(gdx, ops.global_avgpool2d_backward(f32(gdy2), shape), ref.global_avgpool2d_backward(gdy2, shape),
+            f32_rtol(1), what + " global backward")
 
 
 OPS = [
