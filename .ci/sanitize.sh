@@ -4,7 +4,7 @@
 # 1. Builds the emulated CUDA build (CUDNN_LITE_CUDA=EMULATE: the CPU kernels, and the CUDA
 #    kernels on the host SIMT emulator) with AddressSanitizer + UndefinedBehaviorSanitizer
 #    (CMake option CUDNN_LITE_SANITIZE) into a private folder; the normal install is untouched.
-# 2. Runs the op tests (tests/test_ops_*.py, bad/hostile inputs, shape fuzzing), on the CPU and
+# 2. Runs the op tests (tests/test_ops*.py, bad/hostile inputs, shape fuzzing), on the CPU and
 #    on the emulated device, plus tests/test_cuda_paths.py and tests/test_emulator.py, against
 #    it with libasan/libubsan preloaded into the (unsanitized) Python; any ASan or UBSan report
 #    aborts the process and fails this step. Emulated device memory is host heap memory, so an
@@ -61,7 +61,7 @@ reports() {  # reports <log file>: exit 1 if the log holds a sanitizer report
   return 1
 }
 
-OP_TESTS="tests/test_ops_*.py tests/test_bad_inputs.py tests/test_hostile_inputs.py tests/test_fuzz_shapes.py"
+OP_TESTS="tests/test_ops*.py tests/test_bad_inputs.py tests/test_hostile_inputs.py tests/test_fuzz_shapes.py"
 
 sanitized_pytest() {  # sanitized_pytest <label> <log> <extra ASAN_OPTIONS> <pytest args...>
   local label=$1 log=$2 asan=$3

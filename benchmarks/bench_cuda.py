@@ -21,6 +21,9 @@ Memory-bound ops also report % of the measured device bandwidth: the minimal DRA
 (each input read once, each output written once) / time / bandwidth, the bandwidth being the best of a
 1 GiB device-to-device cudaMemcpy and a CuPy copy kernel (2 bytes moved per byte copied).
 
+Cases: each op's cudnn_lite call (its arguments at the layer's sizes) comes from the op table,
+tests/opinfo/ (OpInfo.bench), through table_call; this file adds the shapes, yardsticks and timing.
+
 Yardsticks: conv forward = F.conv2d (+ relu_ where the layer fuses relu: what eager runs); conv
 backward = aten.convolution_backward with one output mask (what autograd calls); 2x2 'same' convs get a
 pre-padded input on the PyTorch side (Keras pads only bottom/right). SGEMM and dense layers = cupy.matmul
@@ -186,11 +189,32 @@ def bitwise(got, want):
 
 # ------------------------------------------------------------------ cases
 
+TESTS = os.path.join(REPO, "tests")
+
+
+def table_call(ctx, name, **sizes):
+    """ops.<name>'s keyword arguments at these sizes, from the op table (tests/opinfo/, OpInfo.bench),
+    its arrays on the device."""
+    if TESTS not in sys.path:
+        sys.path.insert(0, TESTS)
+    import opinfo  # here, not at the top: it imports cudnn_lite, after the TF32 environment is set
+    kw = opinfo.bench_args(name, ctx.rng, **sizes)
+    if isinstance(kw, list):  # optimizer_update: one call per weight
+        return [{k: ctx.xp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in c.items()} for c in kw]
+    return {k: ctx.xp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+
+
 def _conv_case(op, layer, n, h, w, c, kern, f, act):
     def build(ctx):
         xp, ops, torch, F = ctx.xp, ctx.ops, ctx.torch, ctx.F
-        x, wt, b = ctx.rand(n, h, w, c), ctx.rand(kern, kern, c, f, scale=0.1), ctx.rand(f)
-        dy = ctx.rand(n, h, w, f)
+        kw = table_call(ctx, op, n=n, h=h, w=w, c=c, k=kern, f=f,
+                        **({"activation": act} if op == "conv2d_forward" else {}))
+        # the arrays this op's call does not take, for PyTorch's call
+        x = kw["x"] if "x" in kw else ctx.rand(n, h, w, c)
+        wt = kw["w"] if "w" in kw else ctx.rand(kern, kern, c, f, scale=0.1)
+        b = kw["b"] if "b" in kw else ctx.rand(f)
+        dy = kw["dy"] if "dy" in kw else ctx.rand(n, h, w, f)
+        hkw = {k: ctx.asnumpy(v) if k in ("x", "w", "b", "dy") else v for k, v in kw.items()}
         y, dx, dw = (xp.empty((n, h, w, f), np.float32), xp.empty((n, h, w, c), np.float32),
                      xp.empty((kern, kern, c, f), np.float32))
         tx = ctx.t_nchw(x)
@@ -200,10 +224,9 @@ def _conv_case(op, layer, n, h, w, c, kern, f, act):
         tw = ctx.t(wt).permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
         tb, tdy = ctx.t(b), ctx.t_nchw(dy)
         cb = torch.ops.aten.convolution_backward
-        hx, hw, hb, hdy = (ctx.asnumpy(a) for a in (x, wt, b, dy))
         if op == "conv2d_forward":
             def ours():
-                return ops.conv2d_forward(x, wt, b, 1, "same", act, out=y)
+                return ops.conv2d_forward(**kw, out=y)
 
             def theirs():
                 out = F.conv2d(tx, tw, tb, padding=pad)
@@ -212,12 +235,12 @@ def _conv_case(op, layer, n, h, w, c, kern, f, act):
             def check():
                 ours()
                 got = ctx.asnumpy(y)
-                cpu = ops.conv2d_forward(hx, hw, hb, 1, "same", act)
+                cpu = ops.conv2d_forward(**hkw)
                 tor = theirs().permute(0, 2, 3, 1).cpu().numpy()
                 return {"cpu": err(got, cpu), "yardstick": err(got, tor)}
         elif op == "conv2d_backward_data":
             def ours():
-                return ops.conv2d_backward_data(dy, wt, (n, h, w, c), 1, "same", out=dx)
+                return ops.conv2d_backward_data(**kw, out=dx)
 
             def theirs():
                 return cb(tdy, tx, tw, None, [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [True, False, False])[0]
@@ -225,12 +248,12 @@ def _conv_case(op, layer, n, h, w, c, kern, f, act):
             def check():
                 ours()
                 got = ctx.asnumpy(dx)
-                cpu = ops.conv2d_backward_data(hdy, hw, (n, h, w, c), 1, "same")
+                cpu = ops.conv2d_backward_data(**hkw)
                 tor = theirs()[:, :, :h, :w].permute(0, 2, 3, 1).cpu().numpy()
                 return {"cpu": err(got, cpu), "yardstick": err(got, tor)}
         else:
             def ours():
-                return ops.conv2d_backward_filter(x, dy, (kern, kern, c, f), 1, "same", out=dw)
+                return ops.conv2d_backward_filter(**kw, out=dw)
 
             def theirs():
                 return cb(tdy, tx, tw, None, [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [False, True, False])[1]
@@ -238,7 +261,7 @@ def _conv_case(op, layer, n, h, w, c, kern, f, act):
             def check():
                 ours()
                 got = ctx.asnumpy(dw)
-                cpu = ops.conv2d_backward_filter(hx, hdy, (kern, kern, c, f), 1, "same")
+                cpu = ops.conv2d_backward_filter(**hkw)
                 tor = theirs().permute(2, 3, 1, 0).cpu().numpy()
                 return {"cpu": err(got, cpu), "yardstick": err(got, tor)}
         return {"ours": ours, "torch": theirs, "check": check}
@@ -254,9 +277,12 @@ def _sgemm_case(op, layer, m, n, k, ta=False, tb=False, bias_act=None):
     """op(A)(m,k) @ op(B)(k,n): ours (sgemm or dense_forward) vs cupy.matmul vs torch.mm."""
     def build(ctx):
         xp, ops = ctx.xp, ctx.ops
-        a = ctx.rand(*((k, m) if ta else (m, k)))
-        b = ctx.rand(*((n, k) if tb else (k, n)), scale=1.0 / math.sqrt(k))
-        bias = ctx.rand(n)
+        if bias_act is None:
+            kw = table_call(ctx, "sgemm", m=m, n=n, k=k, trans_a=ta, trans_b=tb)
+            a, b, bias = kw["a"], kw["b"], ctx.rand(n)
+        else:  # dense_forward: x (m, k), w (k, n), bias (n)
+            kw = table_call(ctx, "dense_forward", n=m, fan_in=k, fan_out=n, activation=bias_act)
+            a, b, bias = kw["x"], kw["w"], kw["b"]
         c, c2 = xp.empty((m, n), np.float32), xp.empty((m, n), np.float32)
         opa, opb = (a.T if ta else a), (b.T if tb else b)
         if bias_act is None:
@@ -300,7 +326,8 @@ def _sgemm_case(op, layer, m, n, k, ta=False, tb=False, bias_act=None):
 def _pool_case(op, layer, n, h, w, c):
     def build(ctx):
         xp, ops, torch = ctx.xp, ctx.ops, ctx.torch
-        x, dy = ctx.rand(n, h, w, c), ctx.rand(n, h // 2, w // 2, c)
+        kw = table_call(ctx, "maxpool2d_backward", n=n, h=h, w=w, c=c)  # x and dy; the forward takes x
+        x, dy = kw["x"], kw["dy"]
         y, dx = xp.empty((n, h // 2, w // 2, c), np.float32), xp.empty((n, h, w, c), np.float32)
         tx, tdy = ctx.t_nchw(x), ctx.t_nchw(dy)
         _, idx = torch.ops.aten.max_pool2d_with_indices(tx, [2, 2], [2, 2])
@@ -341,7 +368,8 @@ def _act_case(op, layer, n, shape, act):
 
     def build(ctx):
         xp, ops, torch = ctx.xp, ctx.ops, ctx.torch
-        x, dy = ctx.rand(*full), ctx.rand(*full)
+        x = table_call(ctx, "activation_forward", n=n, shape=shape, act=act)["x"]
+        dy = ctx.rand(*full)
         y, dx = xp.empty(full, np.float32), xp.empty(full, np.float32)
         tx, tdy = ctx.t(x), ctx.t(dy)
         ty = torch.relu(tx)
@@ -380,7 +408,7 @@ def _act_case(op, layer, n, shape, act):
 def _softmax_ce_case(layer, n, classes):
     def build(ctx):
         xp, ops, torch, F = ctx.xp, ctx.ops, ctx.torch, ctx.F
-        z = ctx.rand(n, classes)
+        z = table_call(ctx, "softmax_forward", rows=n, cols=classes)["x"]
         labels = ctx.rng.integers(0, classes, n)
         t = xp.asarray(np.eye(classes, dtype=np.float32)[labels])
         p, per, g = xp.empty((n, classes), np.float32), xp.empty((n,), np.float32), xp.empty((n, classes), np.float32)
@@ -411,7 +439,7 @@ def _softmax_ce_case(layer, n, classes):
 def _softmax_case(layer, rows, cols):
     def build(ctx):
         xp, ops, torch = ctx.xp, ctx.ops, ctx.torch
-        x = ctx.rand(rows, cols)
+        x = table_call(ctx, "softmax_forward", rows=rows, cols=cols)["x"]
         y = xp.empty((rows, cols), np.float32)
         tx = ctx.t(x)
 
@@ -434,9 +462,9 @@ def _softmax_case(layer, rows, cols):
 def _bn_case(op, layer, n, h, w, c):
     def build(ctx):
         xp, ops, torch, F = ctx.xp, ctx.ops, ctx.torch, ctx.F
-        x, dy = ctx.rand(n, h, w, c), ctx.rand(n, h, w, c)
-        gamma, beta = ctx.rand(c), ctx.rand(c)
-        mm, mv = xp.zeros(c, np.float32), xp.ones(c, np.float32)
+        kw = table_call(ctx, "batchnorm_forward_train", n=n, h=h, w=w, c=c)
+        x, gamma, beta, mm, mv = (kw[k] for k in ("x", "gamma", "beta", "moving_mean", "moving_var"))
+        dy = ctx.rand(n, h, w, c)
         y, dx = xp.empty((n, h, w, c), np.float32), xp.empty((n, h, w, c), np.float32)
         _, sm, si = ops.batchnorm_forward_train(x, gamma, beta, mm, mv, out=y)
         tx, tdy, tg, tb = ctx.t_nchw(x), ctx.t_nchw(dy), ctx.t(gamma), ctx.t(beta)
@@ -482,7 +510,7 @@ def _dropout_case(op, layer, n, shape, rate):
 
     def build(ctx):
         xp, ops, torch = ctx.xp, ctx.ops, ctx.torch
-        x = ctx.rand(*full)
+        x = table_call(ctx, "dropout_forward", shape=full, rate=rate, seed=42)["x"]
         y = xp.empty(full, np.float32)
         tx = ctx.t(x)
         _, mask = torch.ops.aten.native_dropout(tx, rate, True)
@@ -520,9 +548,9 @@ def _adam_case(layer, shapes):
 
     def build(ctx):
         xp, ops, torch = ctx.xp, ctx.ops, ctx.torch
-        params = [ctx.rand(*s, scale=0.1) for s in shapes]
-        grads = [ctx.rand(*s, scale=0.01) for s in shapes]
-        slots = [(xp.zeros(s, np.float32), xp.zeros(s, np.float32)) for s in shapes]
+        calls = table_call(ctx, "optimizer_update", shapes=shapes)  # one call per weight
+        params, grads = [c["param"] for c in calls], [c["grad"] for c in calls]
+        slots = [(c["slot1"], c["slot2"]) for c in calls]
         host_before = [ctx.asnumpy(a).copy() for a in params]
 
         def ours():

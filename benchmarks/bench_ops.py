@@ -22,6 +22,10 @@ which). The Adam step is timed with torch.optim.Adam(fused=True) and
 (foreach=True), the faster counts. Ratio = cudnn_lite time / PyTorch time:
 below 1 means cudnn_lite is faster.
 
+Each case's call of cudnn_lite.ops (and of the reference) is built by the op table,
+tests/opinfo/ (OpInfo.bench: the op's arguments at the layer's sizes); this file adds the
+layer shapes, the PyTorch counterparts and the timing.
+
 The NumPy reference (cudnn_lite.reference) is slow: it runs once per case (no
 warm-up, not interleaved), only at batch 32 (all batches in --quick); its
 column is marked "1 run".
@@ -39,6 +43,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import harness  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+import opinfo  # noqa: E402  (the op table, tests/opinfo/: each case's call of cudnn_lite.ops comes from it)
 
 from layer_shapes import (BN_LAYERS, CONV_LAYERS, DENSE_LAYERS, DROPOUT_LAYERS,  # noqa: E402
                           PARAM_SHAPES, POOL_LAYERS)
@@ -108,22 +115,21 @@ def _conv_builder(ctx, op, n, h, w, c, k, f, act):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(1)
-        x = _rand(rng, (n, h, w, c))
-        wt = _rand(rng, (k, k, c, f), 1.0 / np.sqrt(k * k * c))
-        b = _rand(rng, (f,), 0.1)
-        dy = _rand(rng, (n, h, w, f))
+        name = {"conv2d fwd": "conv2d_forward", "conv2d bwd-data": "conv2d_backward_data",
+                "conv2d bwd-filter": "conv2d_backward_filter"}[op]
+        kw = opinfo.bench_args(name, rng, n=n, h=h, w=w, c=c, k=k, f=f,
+                               **({"activation": act} if name == "conv2d_forward" else {}))
+        # the arrays the call does not take, for PyTorch's call
+        x = kw["x"] if "x" in kw else _rand(rng, kw["x_shape"])
+        wt = kw["w"] if "w" in kw else _rand(rng, kw["w_shape"], 1.0 / np.sqrt(k * k * c))
+        b = kw["b"] if "b" in kw else _rand(rng, (f,), 0.1)
+        dy = kw["dy"] if "dy" in kw else _rand(rng, (n, h, w, f))
         y = np.empty((n, h, w, f), np.float32)
         dx = np.empty_like(x)
         dw = np.empty_like(wt)
-        if op == "conv2d fwd":
-            ours = lambda: ops.conv2d_forward(x, wt, b, padding="same", activation=act, out=y)  # noqa: E731
-            reference = lambda: ref.conv2d_forward(x, wt, b, padding="same", activation=act)  # noqa: E731
-        elif op == "conv2d bwd-data":
-            ours = lambda: ops.conv2d_backward_data(dy, wt, x.shape, padding="same", out=dx)  # noqa: E731
-            reference = lambda: ref.conv2d_backward_data(dy, wt, x.shape, padding="same")  # noqa: E731
-        else:
-            ours = lambda: ops.conv2d_backward_filter(x, dy, wt.shape, padding="same", out=dw)  # noqa: E731
-            reference = lambda: ref.conv2d_backward_filter(x, dy, wt.shape, padding="same")  # noqa: E731
+        result = {"conv2d_forward": y, "conv2d_backward_data": dx, "conv2d_backward_filter": dw}[name]
+        ours = lambda: getattr(ops, name)(**kw, out=result)  # noqa: E731
+        reference = lambda: getattr(ref, name)(**kw)  # noqa: E731
         variants, check = {}, None
         if torch is not None:
             F = torch.nn.functional
@@ -178,16 +184,15 @@ def _pool_builder(ctx, op, n, h, w, c):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(2)
-        x = _rand(rng, (n, h, w, c))
+        name = "maxpool2d_forward" if op.endswith("fwd") else "maxpool2d_backward"
+        kw = opinfo.bench_args(name, rng, n=n, h=h, w=w, c=c)  # 2x2 windows, stride 2
+        x = kw["x"]
         y = np.empty((n, h // 2, w // 2, c), np.float32)
-        dy = _rand(rng, y.shape)
+        dy = kw["dy"] if "dy" in kw else _rand(rng, y.shape)
         dx = np.empty_like(x)
-        if op.endswith("fwd"):
-            ours = lambda: ops.maxpool2d_forward(x, 2, out=y)  # noqa: E731
-            reference = lambda: ref.maxpool2d_forward(x, 2)  # noqa: E731
-        else:
-            ours = lambda: ops.maxpool2d_backward(x, dy, 2, out=dx)  # noqa: E731
-            reference = lambda: ref.maxpool2d_backward(x, dy, 2)  # noqa: E731
+        result = y if name == "maxpool2d_forward" else dx
+        ours = lambda: getattr(ops, name)(**kw, out=result)  # noqa: E731
+        reference = lambda: getattr(ref, name)(**kw)  # noqa: E731
         variants, check = {}, None
         if torch is not None:
             F = torch.nn.functional
@@ -225,17 +230,20 @@ def _dense_builder(ctx, op, n, fan_in, fan_out, act):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(3)
-        x = _rand(rng, (n, fan_in))
-        w = _rand(rng, (fan_in, fan_out), 1.0 / np.sqrt(fan_in))
-        b = _rand(rng, (fan_out,), 0.1)
-        dy = _rand(rng, (n, fan_out))
+        if op == "dense fwd":
+            kw = opinfo.bench_args("dense_forward", rng, n=n, fan_in=fan_in, fan_out=fan_out, activation=act)
+        else:
+            kw = opinfo.bench_args("dense_backward", rng, n=n, fan_in=fan_in, fan_out=fan_out)
+        x, w = kw["x"], kw["w"]
+        b = kw["b"] if "b" in kw else _rand(rng, (fan_out,), 0.1)
+        dy = kw["dy"] if "dy" in kw else _rand(rng, (n, fan_out))
         y = np.empty((n, fan_out), np.float32)
         if op == "dense fwd":
-            ours = lambda: ops.dense_forward(x, w, b, activation=act, out=y)  # noqa: E731
-            reference = lambda: ref.dense_forward(x, w, b, activation=act)  # noqa: E731
+            ours = lambda: ops.dense_forward(**kw, out=y)  # noqa: E731
+            reference = lambda: ref.dense_forward(**kw)  # noqa: E731
         else:
-            ours = lambda: ops.dense_backward(x, w, dy)  # noqa: E731
-            reference = lambda: ref.dense_backward(x, w, dy)  # noqa: E731
+            ours = lambda: ops.dense_backward(**kw)  # noqa: E731
+            reference = lambda: ref.dense_backward(**kw)  # noqa: E731
         variants, check = {}, None
         if torch is not None:
             F = torch.nn.functional
@@ -263,7 +271,7 @@ def _softmax_builder(ctx, n, classes=10):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(4)
-        logits = _rand(rng, (n, classes), 3.0)
+        logits = opinfo.bench_args("softmax_forward", rng, rows=n, cols=classes)["x"] * np.float32(3.0)
         labels = rng.integers(0, classes, n)
         t = np.eye(classes, dtype=np.float32)[labels]
         p = np.empty_like(logits)
@@ -308,19 +316,17 @@ def _bn_builder(ctx, op, n, h, w, c):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(5)
-        x = _rand(rng, (n, h, w, c), 2.0) + np.float32(0.5)
-        gamma = 1 + _rand(rng, (c,), 0.1)
-        beta = _rand(rng, (c,), 0.1)
-        mm, mv = np.zeros(c, np.float32), np.ones(c, np.float32)
-        dy = _rand(rng, x.shape)
+        train = opinfo.bench_args("batchnorm_forward_train", rng, n=n, h=h, w=w, c=c)
+        back = opinfo.bench_args("batchnorm_backward", rng, n=n, h=h, w=w, c=c)
+        x, gamma, beta, dy = train["x"], train["gamma"], train["beta"], back["dy"]
         y, dx = np.empty_like(x), np.empty_like(x)
-        _, save_mean, save_invstd = ops.batchnorm_forward_train(x, gamma, beta, mm.copy(), mv.copy())
         if op == "batchnorm train fwd":
-            ours = lambda: ops.batchnorm_forward_train(x, gamma, beta, mm, mv, out=y)  # noqa: E731
-            reference = lambda: ref.batchnorm_forward_train(x, gamma, beta, mm, mv)  # noqa: E731
+            ours = lambda: ops.batchnorm_forward_train(**train, out=y)  # noqa: E731
+            reference = lambda: ref.batchnorm_forward_train(**train)  # noqa: E731
         else:
-            ours = lambda: ops.batchnorm_backward(x, dy, gamma, save_mean, save_invstd, out=dx)  # noqa: E731
-            reference = lambda: ref.batchnorm_backward(x, dy, gamma, save_mean, save_invstd)  # noqa: E731
+            x, gamma = back["x"], back["gamma"]
+            ours = lambda: ops.batchnorm_backward(**back, out=dx)  # noqa: E731
+            reference = lambda: ref.batchnorm_backward(**back)  # noqa: E731
         variants = {}
         if torch is not None:
             tg, tbeta = torch.from_numpy(gamma), torch.from_numpy(beta)
@@ -358,13 +364,14 @@ def _dropout_builder(ctx, op, shape, rate):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(6)
-        x = _rand(rng, shape)
+        kw = opinfo.bench_args("dropout_forward", rng, shape=shape, rate=rate, seed=1234)
+        x = kw["x"]
         y = np.empty_like(x)
         step = [0]
 
         def ours_fwd():  # a new offset per step, as the layer does
             step[0] += 1
-            return ops.dropout_forward(x, rate, 1234, offset=step[0] * x.size, out=y)
+            return ops.dropout_forward(**dict(kw, offset=step[0] * x.size), out=y)
 
         def ours_bwd():
             return ops.dropout_backward(x, rate, 1234, offset=x.size, out=y)
@@ -406,10 +413,9 @@ def _adam_builder(ctx, shapes):
     def build():
         ops, ref, torch = ctx["ops"], ctx["ref"], ctx["torch"]
         rng = np.random.default_rng(7)
-        params = [_rand(rng, s, 0.1) for s in shapes]
-        grads = [_rand(rng, s, 0.01) for s in shapes]
-        m = [np.zeros(s, np.float32) for s in shapes]
-        v = [np.zeros(s, np.float32) for s in shapes]
+        calls = opinfo.bench_args("optimizer_update", rng, shapes=shapes)  # one call per weight
+        params, grads = [c["param"] for c in calls], [c["grad"] for c in calls]
+        m, v = [c["slot1"] for c in calls], [c["slot2"] for c in calls]
         t = [0]
         lr, b1, b2 = 1e-3, 0.9, 0.999
 

@@ -9,7 +9,7 @@
 #   env        nvidia-smi, nvcc --version, python / torch / cupy / cudnn_lite-to-be versions
 #   build      pip install --no-build-isolation --no-deps . with CUDNN_LITE_CUDA=ON, sm_90 ONLY
 #              (CMAKE_CUDA_ARCHITECTURES=90: H100 and H200 are sm_90; halves the nvcc time)
-#   tests      pytest tests/test_ops_*.py tests/test_cuda_paths.py tests/test_bad_inputs.py
+#   tests      pytest tests/test_ops*.py tests/test_cuda_paths.py tests/test_bad_inputs.py
 #   simple     the op tests' CUDA cases again with CUDNN_LITE_CUDA_SIMPLE=1 (the *_kernel1 kernels)
 #   memcheck   compute-sanitizer --tool memcheck  over pytest tests/test_cuda_paths.py -k small
 #   racecheck  compute-sanitizer --tool racecheck over the same subset
@@ -119,12 +119,12 @@ EOF
 }
 
 step_tests() {
-  step_pytest tests tests/test_ops_*.py tests/test_cuda_paths.py tests/test_bad_inputs.py
+  step_pytest tests tests/test_ops*.py tests/test_cuda_paths.py tests/test_bad_inputs.py
 }
 
 step_simple() {
   export CUDNN_LITE_CUDA_SIMPLE=1
-  step_pytest simple tests/test_ops_*.py -k cuda
+  step_pytest simple tests/test_ops*.py -k cuda
 }
 
 # compute-sanitizer over the 'small' CUDA tests; counts errors into $OUT/<tool>.note

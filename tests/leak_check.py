@@ -1,5 +1,6 @@
 """Leak check: 1,000 forward/backward calls of every op family (and of rejected calls, whose
-exceptions cross the binding), and the process RSS must not grow after warm-up.
+exceptions cross the binding), and the process RSS must not grow after warm-up. The calls come
+from the op table (tests/opinfo/): a new op is checked here by its table entry.
 
     python tests/leak_check.py [--iterations 1000] [--warmup 100] [--max-growth-kb 2048]
 
@@ -22,67 +23,53 @@ def rss_kb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
+def _rejected(fn):
+    """fn() must raise TypeError/ValueError (an exception crossing the binding)."""
+    def call():
+        try:
+            fn()
+        except (TypeError, ValueError):
+            return
+        raise AssertionError("a bad call was accepted")
+    return call
+
+
 def families(ops, _C):
-    rng = np.random.default_rng(0)
-
-    def r(*shape):
-        return rng.uniform(0.1, 0.9, size=shape).astype(np.float32)
-
-    x, w, b = r(2, 6, 6, 3), r(3, 3, 3, 4), r(4)
-    dy_conv = r(2, 6, 6, 4)
-    xd, wd, dyd = r(4, 8), r(8, 5), r(4, 5)
-    xp, dyp, gdy = r(2, 4, 4, 3), r(2, 2, 2, 3), r(2, 3)
-    p = ops.softmax_forward(r(4, 5))
-    t = np.eye(5, dtype=np.float32)[[0, 1, 2, 3]]
-    gamma, beta = r(3), r(3)
-    mm, mv = np.zeros(3, np.float32), np.ones(3, np.float32)
-    _, sm, si = ops.batchnorm_forward_train(x[..., :3], gamma, beta, mm, mv)
-    param, grad = r(50), r(50)
-    slots = {k: (np.zeros(50, np.float32), np.zeros(50, np.float32)) for k in ops.OPTIMIZERS}
-
-    def bad(fn):
-        def call():
-            try:
-                fn()
-            except (TypeError, ValueError):
-                return
-            raise AssertionError("a bad call was accepted")
-        return call
-
-    return {
-        "sgemm": lambda: ops.sgemm(xd, wd),
-        "dense": lambda: (ops.dense_forward(xd, wd, b[:1].repeat(5), activation="relu"),
-                          ops.dense_backward(xd, wd, dyd)),
-        "conv2d": lambda: (ops.conv2d_forward(x, w, b, padding="same", activation="relu"),
-                           ops.conv2d_backward_data(dy_conv, w, x.shape, padding="same"),
-                           ops.conv2d_backward_filter(x, dy_conv, w.shape, padding="same")),
-        "maxpool": lambda: (ops.maxpool2d_forward(xp), ops.maxpool2d_backward(xp, dyp)),
-        "avgpool": lambda: (ops.avgpool2d_forward(xp, padding="same"),
-                            ops.avgpool2d_backward(dyp, xp.shape, padding="same")),
-        "global_avgpool": lambda: (ops.global_avgpool2d_forward(xp),
-                                   ops.global_avgpool2d_backward(gdy, xp.shape)),
-        "activation": lambda: [ops.activation_backward(xd, ops.activation_forward(xd, a), xd, a)
-                               for a in ops.ACTIVATIONS],
-        "softmax": lambda: (ops.softmax_forward(xd), ops.softmax_backward(p, p)),
-        "loss": lambda: ([(ops.loss_forward(p, t, l), ops.loss_backward(p, t, l)) for l in ops.LOSSES],
-                         ops.softmax_cross_entropy_backward(p, t)),
-        "batchnorm": lambda: (ops.batchnorm_forward_train(x[..., :3], gamma, beta, mm, mv),
-                              ops.batchnorm_forward_inference(x[..., :3], gamma, beta, mm, mv),
-                              ops.batchnorm_backward(x[..., :3], x[..., :3], gamma, sm, si)),
-        "dropout": lambda: (ops.dropout_forward(xd, 0.5, 7, 3), ops.dropout_backward(dyd, 0.5, 7, 3)),
-        "optimizer": lambda: [ops.optimizer_update(k, param, grad, *slots[k], lr=1e-6, momentum=0.9,
-                                                   c1=1e-6, c2=1e-6, c3=1.0)
-                              for k in ops.OPTIMIZERS],
-        "rejected calls": lambda: (bad(lambda: ops.conv2d_forward(x.astype(np.float64), w))(),
-                                   bad(lambda: ops.conv2d_forward(x, w, strides=0))(),
-                                   bad(lambda: _C.conv2d_forward(x, w, None, np.empty((2, 4, 4, 4), np.float32),
-                                                                 0, 1, 0, 0, 0, 0, 0, 0.0))(),
-                                   bad(lambda: _C.sgemm(xd, wd, np.empty((4, 4), np.float32), False, False, 1.0, 0.0))(),
-                                   bad(lambda: ops.softmax_forward(xd[:, ::2]))(),
-                                   bad(lambda: ops.dense_forward(xd, [[1.0]]))(),
-                                   bad(lambda: ops.dropout_forward(xd, 1.5, 1))(),
-                                   bad(lambda: _C.check_array(xd.T, "x"))()),
-    }
+    """{family: call} from the op table (tests/opinfo): every op's valid call once per variant
+    (every activation, loss, optimizer rule, fill mode), grouped by family; then the rejected
+    calls: each op's valid call with its first array argument in float64 and as a list, its
+    wrong ranks and shapes and its explicit bad variants, plus a few calls straight into _C."""
+    import opinfo  # tests/ is sys.path[0] when this file runs as a script
+    calls = {}
+    for op in opinfo.OPS:
+        fn = getattr(ops, op.name)
+        for variant in op.variants:
+            kw = dict(op.valid(), **variant)  # fresh arrays per variant (in-place ops keep their own)
+            calls.setdefault(op.family, []).append(lambda fn=fn, kw=kw: fn(**kw))
+    rejected = []
+    for op in opinfo.OPS:
+        fn, bad = getattr(ops, op.name), op.bad
+        first = bad.arrays[0]
+        for wrong in (lambda a: a.astype(np.float64), lambda a: a.tolist()):
+            kw = op.valid()
+            kw[first] = wrong(kw[first])
+            rejected.append(_rejected(lambda fn=fn, kw=kw: fn(**kw)))
+        for arg, value in list(bad.rank.items()) + list(bad.shape.items()):
+            kw = dict(op.valid(), **{arg: value})
+            rejected.append(_rejected(lambda fn=fn, kw=kw: fn(**kw)))
+        for variant in bad.variants:
+            kw = variant.kwargs()
+            rejected.append(_rejected(lambda fn=fn, kw=kw: fn(**kw)))
+    xd, wd = opinfo.f(4, 8), opinfo.f(8, 5)
+    x, w = opinfo.f(2, 6, 6, 3), opinfo.f(3, 3, 3, 4)
+    rejected += [_rejected(lambda: _C.conv2d_forward(x, w, None, np.empty((2, 4, 4, 4), np.float32),
+                                                     0, 1, 0, 0, 0, 0, 0, 0.0)),
+                 _rejected(lambda: _C.sgemm(xd, wd, np.empty((4, 4), np.float32), False, False, 1.0, 0.0)),
+                 _rejected(lambda: ops.softmax_forward(xd[:, ::2])),
+                 _rejected(lambda: _C.check_array(xd.T, "x"))]
+    fams = {name: (lambda group=group: [c() for c in group]) for name, group in calls.items()}
+    fams["rejected calls"] = lambda: [c() for c in rejected]
+    return fams
 
 
 def main(argv=None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -144,3 +145,13 @@ def test_bench_models_names_the_missing_module(monkeypatch):
     with pytest.raises(SystemExit) as info:
         bench_models.import_zoo()
     assert "cudnn_lite.zoo" in str(info.value)
+
+
+def test_the_op_table_needs_no_pytest():
+    """bench_ops.py and bench_cuda.py build their calls with tests/opinfo: it must import without pytest."""
+    code = ("import sys; sys.modules['pytest'] = None; sys.path.insert(0, 'tests'); import opinfo; "
+            "kw = opinfo.bench_args('conv2d_forward', n=2, h=5, w=5, c=3, k=3, f=4); "
+            "assert kw['x'].shape == (2, 5, 5, 3) and kw['w'].shape == (3, 3, 3, 4)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(BENCH_DIR), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -26,7 +26,7 @@ matplotlib draws with Agg (or a stub ``pyplot`` when matplotlib is absent), and 
 listing runs in its own ``tmp_path`` so checkpoints land there.
 
 The worked conv example of section 3 (first output row 6, 9, 11) is already tested
-with ``cudnn_lite.ops.conv2d_forward`` by tests/test_ops_conv.py::test_conv2d_forward_textbook
+with ``cudnn_lite.ops.conv2d_forward`` by tests/test_ops.py::test_conv2d_forward_textbook
 (and with the NumPy reference by tests/test_reference.py), so it is not repeated here.
 """
 from __future__ import annotations
