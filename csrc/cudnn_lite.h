@@ -242,7 +242,7 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
                         float* dx, float* dgamma, float* dbeta);
 
 // --- dropout (csrc/cpu/dropout.cpp); n elements
-// keep element i iff philox_uniform(seed, offset + i) >= rate (csrc/philox.h);
+// keep element i iff philox_uniform(seed, offset + i) >= rate (csrc/common/philox.h);
 // y = keep ? x / (1 - rate) : 0. The backward recomputes the same mask.
 void dropout_forward(int64_t n, const float* x, float* y, float rate, uint64_t seed,
                      uint64_t offset);

@@ -29,7 +29,7 @@ Semantics (Keras's, channels-last):
   Unlike the kernel, :func:`batchnorm_forward_train` does NOT update
   ``moving_mean``/``moving_var`` in place: it returns the new values.
 * dropout: element ``i`` is kept iff ``philox_uniform(seed, offset + i) >= rate``
-  (Philox4x32-10 of csrc/philox.h, re-implemented here in vectorised NumPy);
+  (Philox4x32-10 of csrc/common/philox.h, re-implemented here in vectorised NumPy);
   kept elements are scaled by ``1 / (1 - rate)``. ``rate`` is rounded to float32
   before the comparison, as the C++ signature (``float rate``) does.
 * affine_transform: output pixel ``(r, col)`` of image ``i`` samples ``x[i]`` at
@@ -463,7 +463,7 @@ _M32 = np.uint64(0xFFFFFFFF)
 
 
 def philox4x32_10(counter, seed):
-    """Philox4x32-10 of csrc/philox.h: counter (array of uint64, high 64 bits zero), key seed.
+    """Philox4x32-10 of csrc/common/philox.h: counter (array of uint64, high 64 bits zero), key seed.
 
     Returns the four 32-bit output words as a (4, len(counter)) uint64 array.
     """

@@ -2,7 +2,7 @@
 // Keras's fill modes), the kernel behind ImageDataGenerator's augmentation.
 //
 // OpenMP over (image, output row); each output pixel finds its 2 x 2 source cells
-// once (csrc/bilinear.h) and blends them for every channel (1, 3 and 4 channels are
+// once (csrc/common/bilinear.h) and blends them for every channel (1, 3 and 4 channels are
 // compiled with the count fixed, others go in chunks of 8; the sums live in registers). The sum runs
 // acc = fma(weight, value, acc) from acc = -0.0f over the taps of non-zero weight
 // in the order (0,0), (0,1), (1,0), (1,1), as the CUDA kernel does, so both give the
@@ -11,7 +11,7 @@
 #include <cmath>
 #include <limits>
 
-#include "bilinear.h"
+#include "common/bilinear.h"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {

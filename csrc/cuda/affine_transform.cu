@@ -1,13 +1,13 @@
 // affine_transform.cu: per-image affine resampling of NHWC images (bilinear,
 // Keras's fill modes), bit-identical to the CPU kernel: both find the 2 x 2
-// source cells of an output pixel with csrc/bilinear.h and sum
+// source cells of an output pixel with csrc/common/bilinear.h and sum
 // acc = fmaf(weight, value, acc) from acc = -0.0f over the taps of non-zero
 // weight in the order (0,0), (0,1), (1,0), (1,1).
 //   affine_transform_kernel: one thread per output pixel (grid-stride, 64-bit
 //   indices), looping over the pixel's c channels.
 #include <cuda_runtime.h>
 
-#include "bilinear.h"
+#include "common/bilinear.h"
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cudnn_lite.h"
