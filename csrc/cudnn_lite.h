@@ -28,6 +28,16 @@ enum class Activation : int {
   leaky_relu = 4,  // y = x if x > 0 else alpha * x
   step = 5,        // y = 1 if x >= 0 else 0; gradient 0
 };
+// The activations are defined once, in csrc/common/activation_math.h, and every kernel of both
+// compilers computes them with those functions (explicit fmaf, no library maths). Promised:
+//   * fused = separate: a producer op with a fused activation (dense_forward, conv2d_forward)
+//     returns the bits of the same op with Activation::linear followed by activation_forward,
+//     on the CPU and on CUDA;
+//   * CPU = CUDA: activation_forward / activation_backward return the same bits on both for the
+//     same inputs, except that a NaN result may carry another NaN payload on a GPU.
+// Not promised: the producer's linear output itself is not bit-identical between the CPU and
+// CUDA (their sums run in different orders), so neither is a fused result. Building with
+// fast-math options (-ffast-math, --use_fast_math, -ftz=true) voids both promises.
 
 // What a producer op (conv2d_forward, dense_forward) applies to each output
 // element before storing it: y = act(acc + bias[col]).
