@@ -84,9 +84,9 @@ __global__ void activation_backward_kernel2(Activation act, float alpha, int64_t
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 void check_act(Activation act, const char* what) {
-  const int a = static_cast<int>(act);
-  if (a < 0 || a > 5)
-    throw std::invalid_argument(std::string(what) + ": unknown activation " + std::to_string(a));
+  if (!enum_valid(act))
+    throw std::invalid_argument(std::string(what) + ": unknown activation " +
+                                std::to_string(static_cast<int>(act)));
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x
     throw std::invalid_argument("affine_transform: sizes must be non-negative");
   if (h > kAffineMaxExtent || w > kAffineMaxExtent)
     throw std::invalid_argument("affine_transform: height and width must be at most 2^24");
-  if (static_cast<int>(fill) < 0 || static_cast<int>(fill) > static_cast<int>(FillMode::wrap))
+  if (!enum_valid(fill))
     throw std::invalid_argument("affine_transform: unknown fill mode");
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t pixels = n * h * w;
