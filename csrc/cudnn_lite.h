@@ -177,6 +177,19 @@ static_assert(enum_count<FillMode>() == static_cast<int>(FillMode::wrap) + 1, "a
 constexpr float kAffineCoordLimit = 1073741824.0f;  // 2^30
 // Images taller or wider than this have pixel indices that float32 cannot hold exactly.
 constexpr int64_t kAffineMaxExtent = int64_t(1) << 24;
+// std::invalid_argument unless affine_transform takes x (n, h, w, c) and this fill mode: the one
+// check the binding and both kernels make
+inline void check_affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, FillMode fill) {
+  if (n < 0 || h < 0 || w < 0 || c < 0)
+    throw std::invalid_argument("x: sizes must be non-negative");
+  if (h > kAffineMaxExtent || w > kAffineMaxExtent)
+    throw std::invalid_argument("x: height and width must be at most 2**24 (float32 pixel "
+                                "coordinates), got " + std::to_string(h) + " x " +
+                                std::to_string(w));
+  if (!enum_valid(fill))
+    throw std::invalid_argument("fill_mode: unknown fill mode id " +
+                                std::to_string(static_cast<int>(fill)));
+}
 
 enum class Optimizer : int { sgd = 0, adagrad = 1, rmsprop = 2, adadelta = 3, adam = 4, nadam = 5 };
 template <>

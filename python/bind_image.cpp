@@ -29,9 +29,7 @@ void affine_transform(py::handle x_, py::handle matrices_, py::handle out_, py::
   expect_shape(matrices, {x.dim(0), 6});
   expect_same_shape(out, x);
   const FillMode f = enum_arg<FillMode>(fill, "fill_mode");
-  if (x.dim(1) > kAffineMaxExtent || x.dim(2) > kAffineMaxExtent)
-    throw py::value_error("x: height and width must be at most 2**24 (float32 pixel coordinates), got " +
-                          shape_str(x.shape));
+  check_affine_transform(x.dim(0), x.dim(1), x.dim(2), x.dim(3), f);
   expect_no_overlap(out, x);
   expect_no_overlap(out, matrices);
   if (x.numel() == 0) return;

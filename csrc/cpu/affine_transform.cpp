@@ -77,12 +77,7 @@ void resample_row_all(int64_t h, int64_t w, int64_t c, const float* xi, const fl
 // x, y (n, h, w, c); matrices (n, 6)
 void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x,
                       const float* matrices, FillMode fill, float cval, float* y) {
-  if (n < 0 || h < 0 || w < 0 || c < 0)
-    throw std::invalid_argument("affine_transform: sizes must be non-negative");
-  if (h > kAffineMaxExtent || w > kAffineMaxExtent)
-    throw std::invalid_argument("affine_transform: height and width must be at most 2^24");
-  if (!enum_valid(fill))
-    throw std::invalid_argument("affine_transform: unknown fill mode");
+  check_affine_transform(n, h, w, c, fill);
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t image = h * w * c;
 #pragma omp parallel for collapse(2) schedule(static) if (n * image > 32768)

@@ -64,12 +64,7 @@ __global__ void affine_transform_kernel(int64_t pixels, int64_t h, int64_t w, in
 
 void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x,
                       const float* matrices, FillMode fill, float cval, float* y, void* stream) {
-  if (n < 0 || h < 0 || w < 0 || c < 0)
-    throw std::invalid_argument("affine_transform: sizes must be non-negative");
-  if (h > kAffineMaxExtent || w > kAffineMaxExtent)
-    throw std::invalid_argument("affine_transform: height and width must be at most 2^24");
-  if (!enum_valid(fill))
-    throw std::invalid_argument("affine_transform: unknown fill mode");
+  check_affine_transform(n, h, w, c, fill);
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t pixels = n * h * w;
   launch("affine_transform_kernel", affine_transform_kernel,
