@@ -48,9 +48,11 @@ enum class Activation : int {
 };
 template <>
 struct EnumNames<Activation> {
-  static constexpr const char* names[] = {"linear", "relu", "sigmoid", "tanh", "leaky_relu", "step"};
+  static constexpr const char* names[] = {"linear",     "relu", "sigmoid", "tanh",
+                                          "leaky_relu", "step"};
 };
-static_assert(enum_count<Activation>() == static_cast<int>(Activation::step) + 1, "a name per value");
+static_assert(enum_count<Activation>() == static_cast<int>(Activation::step) + 1,
+              "a name per value");
 // The activations are defined once, in csrc/common/activation_math.h, and every kernel of both
 // compilers computes them with those functions (explicit fmaf, no library maths). Promised:
 //   * fused = separate: a producer op with a fused activation (dense_forward, conv2d_forward)
@@ -196,7 +198,8 @@ template <>
 struct EnumNames<Optimizer> {
   static constexpr const char* names[] = {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam"};
 };
-static_assert(enum_count<Optimizer>() == static_cast<int>(Optimizer::nadam) + 1, "a name per value");
+static_assert(enum_count<Optimizer>() == static_cast<int>(Optimizer::nadam) + 1,
+              "a name per value");
 
 // One optimizer step for one parameter array, Keras 3 update rules.
 // g = grad + 2 * l2 * param  (Keras's l2 regularizer adds l2 * sum(w^2) to the loss)
@@ -242,7 +245,10 @@ inline OptimizerSlots optimizer_slots(Optimizer kind, float momentum) {
       s.slot1 = "velocity";
       s.slot2 = momentum != 0.0f ? "momentum" : "";
       break;
-    case Optimizer::adadelta: s.slot1 = "accumulated grad^2"; s.slot2 = "accumulated delta^2"; break;
+    case Optimizer::adadelta:
+      s.slot1 = "accumulated grad^2";
+      s.slot2 = "accumulated delta^2";
+      break;
     case Optimizer::adam:
     case Optimizer::nadam: s.slot1 = "m"; s.slot2 = "v"; break;
   }
@@ -256,9 +262,11 @@ inline void check_optimizer_step(const OptimizerStep& s, const void* slot1, cons
   const OptimizerSlots need = optimizer_slots(s.kind, s.momentum);
   const char* rule = EnumNames<Optimizer>::names[static_cast<int>(s.kind)];
   if (*need.slot1 && slot1 == nullptr)
-    throw std::invalid_argument(std::string("slot1: required by ") + rule + " (" + need.slot1 + ")");
+    throw std::invalid_argument(std::string("slot1: required by ") + rule + " (" + need.slot1 +
+                                ")");
   if (*need.slot2 && slot2 == nullptr)
-    throw std::invalid_argument(std::string("slot2: required by ") + rule + " (" + need.slot2 + ")");
+    throw std::invalid_argument(std::string("slot2: required by ") + rule + " (" + need.slot2 +
+                                ")");
 }
 
 // ------------------------------------------------------------------ CPU ops

@@ -44,7 +44,8 @@ bool items_of(py::handle v, std::vector<py::object>* items) {
     PyErr_Clear();
     return false;
   }
-  while (PyObject* item = PyIter_Next(it)) items->push_back(py::reinterpret_steal<py::object>(item));
+  while (PyObject* item = PyIter_Next(it))
+    items->push_back(py::reinterpret_steal<py::object>(item));
   Py_DECREF(it);
   if (PyErr_Occurred()) {
     PyErr_Clear();

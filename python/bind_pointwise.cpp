@@ -204,8 +204,9 @@ void dropout_backward(py::handle dy_, py::handle dx_, py::handle rate, py::handl
 // ------------------------------------------------------------ optimizers
 
 void optimizer_update(py::handle param_, py::handle grad_, py::handle slot1_, py::handle slot2_,
-                      py::handle kind, float lr, float momentum, bool nesterov, float rho, float beta1,
-                      float beta2, float epsilon, float l2, float c1, float c2, float c3) {
+                      py::handle kind, float lr, float momentum, bool nesterov, float rho,
+                      float beta1, float beta2, float epsilon, float l2, float c1, float c2,
+                      float c3) {
   Tensor param = tensor_arg(param_, "param", true), grad = tensor_arg(grad_, "grad");
   Tensor slot1 = optional_tensor_arg(slot1_, "slot1", true);
   Tensor slot2 = optional_tensor_arg(slot2_, "slot2", true);
