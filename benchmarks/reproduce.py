@@ -277,16 +277,49 @@ def run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose, threads
             "best_weights": best_path if state is not None else None}
 
 
-def run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch):
+def run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch, threads):
     import torch_recipes
     (x, y), (xv, yv), (xt, yt) = data
     net = torch_recipes.build(key, torch, seed=args.seed, device=args.device)
-    seq, steps = training_batches(recipe, x, y, batch_size, args.seed)
     hist = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     train_s, val_s = [], []
     best, best_state, best_epoch = math.inf, None, None
+    done, state, commit = 0, None, None
+    if args.checkpoint_dir:
+        # resumable: <dir>/latest.torch.pt holds module, optimizer, torch RNG, epoch, best state
+        state = RunState(args.checkpoint_dir, {
+            "model": key, "framework": "torch", "seed": args.seed, "device": args.device,
+            "batch_size": batch_size, "max_train": args.max_train, "quick": bool(args.quick)})
+        commit = harness._git()["commit"]
+        latest = state.path("latest.torch.pt")
+        if os.path.exists(latest):
+            ckpt = torch.load(latest, map_location=args.device, weights_only=False)
+            net.module.load_state_dict(ckpt["module"])
+            net.optimizer.load_state_dict(ckpt["optimizer"])
+            if ckpt.get("iterations") is not None:  # the Keras-rule optimizers count steps outside state_dict
+                net.optimizer.iterations = ckpt["iterations"]
+            torch.set_rng_state(ckpt["torch_rng"])
+            done = int(ckpt["epoch"])
+            best, best_epoch, best_state = ckpt["best"], ckpt["best_epoch"], ckpt["best_state"]
+            with open(state.path(state.HISTORY)) as f:
+                lines = [json.loads(line) for line in f if line.strip()][:done]
+            if len(lines) < done:
+                raise SystemExit(f"{state.path(state.HISTORY)}: {len(lines)} epochs recorded, the "
+                                 f"checkpoint has completed {done}")
+            state.lines = lines
+            harness.atomic_write(state.path(state.HISTORY), "".join(json.dumps(l) + "\n" for l in lines))
+            for line in lines:
+                for k in hist:
+                    hist[k].append(line[k])
+                train_s.append(line["train_seconds"])
+                val_s.append(line["val_seconds"])
+            if verbose:
+                print(f"resuming from {latest}: {done} epochs completed", flush=True)
+    seq, steps = training_batches(recipe, x, y, batch_size, args.seed)
+    for _ in range(done):  # the data stream of the epochs already done
+        seq.on_epoch_end()
     start = time.perf_counter()
-    for epoch in range(epochs):
+    for epoch in range(done, epochs):
         t0 = time.perf_counter()
         total = torch.zeros((), dtype=torch.float64)
         correct = torch.zeros((), dtype=torch.float64)
@@ -311,11 +344,22 @@ def run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch):
         hist["val_accuracy"].append(val_acc)
         if val_loss < best:  # ModelCheckpoint(save_best_only=True, monitor='val_loss')
             best, best_state, best_epoch = val_loss, torch_recipes.state_copy(net), epoch + 1
+        if state is not None:
+            state.append({"epoch": epoch + 1, **{k: v[-1] for k, v in hist.items()},
+                          "train_seconds": t1 - t0, "val_seconds": t2 - t1, "threads": threads,
+                          "loadavg": harness._loadavg(),
+                          "date": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": commit})
+            tmp = state.path("latest.torch.pt.tmp")
+            torch.save({"module": net.module.state_dict(), "optimizer": net.optimizer.state_dict(),
+                        "iterations": getattr(net.optimizer, "iterations", None),
+                        "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best": best,
+                        "best_epoch": best_epoch, "best_state": best_state}, tmp)
+            os.replace(tmp, state.path("latest.torch.pt"))
         if verbose:
             print(f"Epoch {epoch + 1}/{epochs}: {steps} steps - {t2 - t0:.1f}s - loss: "
                   f"{hist['loss'][-1]:.4f} - accuracy: {hist['accuracy'][-1]:.4f} - val_loss: "
                   f"{val_loss:.4f} - val_accuracy: {val_acc:.4f}", flush=True)
-    total_s = time.perf_counter() - start
+    total_s = time.perf_counter() - start if state is None else sum(train_s) + sum(val_s)
     if best_state is not None:
         net.module.load_state_dict(best_state)
     test_loss, test_acc = net.evaluate(xt, yt, max(batch_size, 128))
@@ -374,7 +418,7 @@ def main(argv=None):
                         "validation/test samples (not a measurement)")
     p.add_argument("--verbose", type=int, default=2, choices=[0, 1, 2])
     p.add_argument("--checkpoint-dir", default=None,
-                   help="cudnn_lite: keep the run resumable in this folder (the model after every "
+                   help="keep the run resumable in this folder (the model after every "
                         "epoch, the best weights, the history so far); rerunning the same command "
                         "continues where it stopped. Copy the folder to move the run.")
     args = p.parse_args(argv)
@@ -412,7 +456,7 @@ def main(argv=None):
               f"test {sizes['test']}; batch {batch_size}, epochs {epochs}", flush=True)
     data = (train, valid, test)
     if args.framework == "torch":
-        res = run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch)
+        res = run_torch(key, recipe, data, args, batch_size, epochs, verbose, torch, threads_done)
     else:
         res = run_cudnn_lite(key, recipe, data, args, batch_size, epochs, verbose, threads_done)
 

@@ -31,7 +31,7 @@ def cuda_available() -> bool:
     CuPy importing, or the emulated device (which needs no CuPy)."""
     if not with_cuda or _C.cuda_device_count() <= 0:
         return False
-    from . import backend
+    from . import backend  # backend reads this module's flags: imported here, not at the top
     try:
         backend.xp("cuda")  # imports CuPy (the emulated build's module needs nothing)
     except Exception:  # CuPy missing or broken: the CPU path still works

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numbers
 
-from . import ops
+import numpy as np
+
+from . import backend, ops
 
 __all__ = ["ActivationFunction", "linear", "step", "sigmoid", "tanh", "relu", "leaky_relu",
            "softmax", "get", "serialize", "NAMES"]
@@ -33,8 +35,6 @@ class ActivationFunction:
         self.alpha = float(alpha)
 
     def __call__(self, x, alpha=None):
-        from . import backend, ops
-        import numpy as np
         if not backend.is_device_array(x):
             x = np.ascontiguousarray(x, dtype=np.float32)
         if self.name == "softmax":

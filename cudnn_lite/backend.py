@@ -3,14 +3,16 @@
 Every array a model owns (weights, optimizer slots, activations, batches) lives
 on one device: ``'cpu'`` (NumPy, the C++ kernels) or ``'cuda'`` (the CUDA
 kernels; CuPy arrays on a GPU, :mod:`cudnn_lite.emulator` arrays in the emulated
-build). Code that must run on both writes ``xp = backend.xp(device)`` (or
+build). The model owns it (``model.device``, from :func:`get_device` when the
+model is created); layers and optimizers read it from their weights. Code that
+must run on both writes ``xp = backend.xp(device)`` (or
 ``xp = backend.array_module(x)`` for arrays in hand) and calls ``xp.<function>``
 instead of ``np.<function>``. This module is the one place that knows which
-array module the CUDA device has.
+array module the CUDA device has, and which device an array is on.
 
     from cudnn_lite import backend
     backend.get_device()          # 'cuda' when a GPU is usable, else 'cpu'
-    backend.set_device('cpu')     # models built afterwards live on the CPU
+    backend.set_device('cpu')     # models created afterwards live on the CPU
     backend.set_random_seed(42)   # reproducible initial weights, dropout, shuffling
 """
 from __future__ import annotations
@@ -20,9 +22,11 @@ import re
 
 import numpy as np
 
+import cudnn_lite  # the package root (with_cuda, cuda_emulated, cuda_available): always imported first
+
 __all__ = ["DEVICES", "get_device", "set_device", "xp", "array_module", "is_device_array", "to_device",
-           "to_numpy", "device_of", "set_random_seed", "rng", "new_seed", "clear_session", "unique_name",
-           "epsilon"]
+           "to_numpy", "device_of", "BufferCache", "set_random_seed", "rng", "new_seed", "clear_session",
+           "unique_name", "epsilon"]
 
 DEVICES = ("cpu", "cuda")
 
@@ -43,7 +47,6 @@ def _check_device(name) -> str:
         raise ValueError(f"device: expected one of {list(DEVICES)}, got {name!r}")
     name = name.lower()
     if name == "cuda":
-        import cudnn_lite
         if not cudnn_lite.cuda_available():
             raise RuntimeError("device 'cuda' is not available: cudnn_lite was built without CUDA, "
                                "no GPU is visible or CuPy does not import (use 'cpu')")
@@ -51,16 +54,16 @@ def _check_device(name) -> str:
 
 
 def get_device() -> str:
-    """The device new models use: 'cuda' when available (and not overridden), else 'cpu'."""
+    """The device new models take: 'cuda' when available (and not overridden), else 'cpu'."""
     global _device
     if _device is None:
-        import cudnn_lite
         _device = "cuda" if cudnn_lite.cuda_available() else "cpu"
     return _device
 
 
 def set_device(name: str) -> None:
-    """Choose 'cpu' or 'cuda' for models built from now on."""
+    """Choose 'cpu' or 'cuda' for the models created from now on (a model keeps its device;
+    ``model.to(device)`` moves one)."""
     global _device
     _device = _check_device(name)
 
@@ -72,11 +75,10 @@ def xp(device: str | None = None):
     if device == "cpu":
         return np
     if device == "cuda":
-        import cudnn_lite
         if cudnn_lite.cuda_emulated:
-            from . import emulator
+            from . import emulator  # the emulated build's array module: imported only there
             return emulator
-        import cupy
+        import cupy  # optional dependency (the 'cuda' extra)
         return cupy
     raise ValueError(f"device: expected one of {list(DEVICES)}, got {device!r}")
 
@@ -124,6 +126,34 @@ def to_numpy(array) -> np.ndarray:
     if is_device_array(array):
         return array.get()
     return np.asarray(array)
+
+
+class BufferCache:
+    """Scratch arrays reused across calls, one per (name, shape, dtype, device): layers and models
+    pass them as ``out=`` so a training step allocates nothing once a batch size has been seen.
+    ``like`` is an array on the device the buffer must live on. Past ``limit`` entries (many
+    distinct batch sizes) the cache forgets everything and starts over."""
+
+    def __init__(self, limit: int = 32):
+        self.limit = limit
+        self._arrays: dict = {}
+
+    def get(self, name: str, shape, like, dtype=np.float32):
+        mod = array_module(like)
+        key = (name, tuple(int(s) for s in shape), np.dtype(dtype), mod)
+        buf = self._arrays.get(key)
+        if buf is None:
+            if len(self._arrays) > self.limit:
+                self._arrays = {}
+            buf = mod.empty(key[1], dtype=dtype)
+            self._arrays[key] = buf
+        return buf
+
+    def clear(self) -> None:
+        self._arrays = {}
+
+    def __len__(self):
+        return len(self._arrays)
 
 
 # ----------------------------------------------------------------- seeding

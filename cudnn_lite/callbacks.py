@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from . import backend
+from . import backend, plotting
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
            "TerminateOnNaN", "LearningCurve", "CSVLogger"]
@@ -429,7 +429,6 @@ class LearningCurve(Callback):
     def on_train_end(self, logs=None):
         if not self.history:
             return
-        from . import plotting
         try:
             plotting.plot_history(self.history, self.path, title=self.title)
             self.written = True

@@ -13,11 +13,14 @@ import json
 import os
 import sys
 
+import cudnn_lite
+
+from . import zoo
+
 __all__ = ["main", "build_parser"]
 
 
 def _model_name(value):
-    from . import zoo
     try:
         return zoo.canonical(value)
     except ValueError as e:
@@ -66,7 +69,6 @@ def build_parser():
 
 
 def _cmd_info():
-    import cudnn_lite
     info = cudnn_lite.build_info()
     print(f"cudnn_lite {info.get('version', cudnn_lite.__version__)}")
     for k, v in info.items():
@@ -90,7 +92,6 @@ def _cmd_info():
 
 
 def _cmd_list():
-    from . import zoo
     width = max(len(n) for n in zoo.names())
     for name in zoo.names():
         r = zoo.RECIPES[name]
@@ -102,13 +103,11 @@ def _cmd_list():
 
 
 def _cmd_summary(model):
-    from . import zoo
     zoo.build(model).summary()
     return 0
 
 
 def _cmd_train(a):
-    from . import zoo
     result = zoo.train(a.model, epochs=a.epochs, batch_size=a.batch_size, device=a.device,
                        data_dir=a.data, out_dir=a.out, verbose=a.verbose, seed=a.seed)
     if a.verbose:

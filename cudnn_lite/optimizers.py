@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from . import backend
+from . import backend, ops
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Nadam", "get", "serialize",
            "deserialize"]
@@ -86,7 +86,7 @@ class Optimizer:
             return
         self._slots = []
         for p in params:
-            xp = backend.xp(backend.device_of(p))
+            xp = backend.array_module(p)  # the slots live with their weight
             slots = [None, None]
             for i in range(self._n_slots()):
                 s = xp.empty(p.shape, dtype=np.float32)
@@ -107,7 +107,6 @@ class Optimizer:
 
     def apply(self, params, grads, l2s=None):
         """One step: update every ``params[i]`` in place with ``grads[i]`` (L2 ``l2s[i]``)."""
-        from . import ops
         self.build(params)
         t = self.iterations + 1
         lr = self.current_learning_rate()

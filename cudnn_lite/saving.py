@@ -1,5 +1,9 @@
 """Model and weight files: a portable ``.npz`` format, no pickle, written atomically.
 
+The model calls this module (``model.save``, ``save_weights``, ``load_weights``, and
+``cudnn_lite.models.load_model``, which hands :func:`rebuild_model` the model class); it never
+imports the models package, so the dependency runs one way.
+
 Format (version 1). A file is a NumPy ``.npz`` archive (a zip of ``.npy``
 arrays, readable with ``numpy.load(path, allow_pickle=False)``) holding:
 
@@ -51,7 +55,10 @@ import zlib
 
 import numpy as np
 
-__all__ = ["FORMAT", "VERSION", "save_model", "load_model", "save_weights", "load_weights", "read_file",
+from . import backend
+from . import optimizers as _optimizers
+
+__all__ = ["FORMAT", "VERSION", "save_model", "rebuild_model", "save_weights", "load_weights", "read_file",
            "write_file"]
 
 FORMAT = "cudnn_lite"
@@ -242,7 +249,6 @@ def save_model(model, path, include_optimizer=True) -> None:
     """Architecture + weights + compile arguments + optimizer config and state."""
     if not model.built:
         raise ValueError("the model is not built yet: there is nothing to save")
-    from . import optimizers as _optimizers
     header = {"format": FORMAT, "version": VERSION, "kind": "model", "weights": _weight_entries(model),
               "model": {"class_name": type(model).__name__, "config": model.get_config()},
               "compile": None, "optimizer": None}
@@ -263,7 +269,6 @@ def save_model(model, path, include_optimizer=True) -> None:
 
 
 def _training_state(model):
-    from . import backend
     return {"epoch": int(getattr(model, "epoch", 0)), "rng": backend.rng().bit_generator.state,
             "layers": {layer.name: layer.get_rng_state() for layer in model.layers
                        if hasattr(layer, "get_rng_state")}}
@@ -271,7 +276,6 @@ def _training_state(model):
 
 def _restore_training_state(path, model, state):
     """Epoch, dropout streams and the shuffling generator from a save_model header (absent: skip)."""
-    from . import backend
     if state is None:
         return
     try:
@@ -293,20 +297,22 @@ def _restore_training_state(path, model, state):
         raise ValueError(f"{path}: invalid training state: {exc}") from None
 
 
-def load_model(path, custom_objects=None, compile=True):
-    """A Sequential rebuilt from a file written by save_model (weights, compile, optimizer state)."""
+def rebuild_model(path, model_class, custom_objects=None, compile=True):
+    """A ``model_class`` (``cudnn_lite.models.Sequential``: what ``models.load_model`` passes)
+    rebuilt from a file written by save_model: architecture, weights, compile arguments,
+    optimizer and training state. The architecture must name that class; its layers come only
+    from cudnn_lite's layer registry and ``custom_objects``."""
     header, arrays = read_file(path)
     with _HeaderErrors(path):
-        return _load_model(path, header, arrays, custom_objects, compile)
+        return _rebuild_model(path, header, arrays, model_class, custom_objects, compile)
 
 
-def _load_model(path, header, arrays, custom_objects, compile):
-    from . import optimizers as _optimizers
-    from .models import Sequential
+def _rebuild_model(path, header, arrays, model_class, custom_objects, compile):
     model_cfg = header.get("model")
-    if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != "Sequential":
-        raise ValueError(f"{path}: holds no Sequential architecture")
-    model = Sequential.from_config(model_cfg["config"], custom_objects=custom_objects)
+    name = model_class.__name__
+    if not isinstance(model_cfg, dict) or model_cfg.get("class_name") != name:
+        raise ValueError(f"{path}: holds no {name} architecture")
+    model = model_class.from_config(model_cfg["config"], custom_objects=custom_objects)
     if not model.built:
         raise ValueError(f"{path}: the saved architecture has no input shape")
     model.set_weights(_check_weights(path, header, arrays, model))

@@ -32,6 +32,16 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from . import backend, regularizers
+from .callbacks import Callback, ModelCheckpoint, TerminateOnNaN
+from .datasets import cifar10, make_blobs, mnist
+from .layers import Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from .models import Sequential
+from .optimizers import SGD, Adam
+from .plotting import plot_history
+from .preprocessing.image import ImageDataGenerator
+from .utils import to_categorical
+
 __all__ = ["Recipe", "RECIPES", "names", "canonical", "build", "recipe", "load_dataset", "train"]
 
 
@@ -56,16 +66,12 @@ class Recipe:
 # --------------------------------------------------------------- builders
 
 def _perceptron():
-    from .layers import Dense
-    from .models import Sequential
     model = Sequential(name="perceptron")
     model.add(Dense(1, activation="step", input_dim=2))
     return model
 
 
 def _xor_mlp():
-    from .layers import Dense
-    from .models import Sequential
     model = Sequential(name="xor_mlp")
     model.add(Dense(8, activation="tanh", input_dim=2))
     model.add(Dense(1, activation="sigmoid"))
@@ -73,8 +79,6 @@ def _xor_mlp():
 
 
 def _blobs_mlp():
-    from .layers import Dense
-    from .models import Sequential
     model = Sequential(name="blobs_mlp")
     model.add(Dense(25, input_dim=2, activation="relu"))
     model.add(Dense(3, activation="softmax"))
@@ -82,8 +86,6 @@ def _blobs_mlp():
 
 
 def _mnist_mlp():
-    from .layers import Dense, Flatten
-    from .models import Sequential
     model = Sequential(name="mnist_mlp")
     model.add(Flatten(input_shape=(28, 28)))
     model.add(Dense(512, activation="relu"))
@@ -93,8 +95,6 @@ def _mnist_mlp():
 
 
 def _mnist_cnn(dropout=False):
-    from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
-    from .models import Sequential
     model = Sequential(name="mnist_cnn_dropout" if dropout else "mnist_cnn")
     model.add(Conv2D(32, kernel_size=(3, 3), strides=1, padding="same", activation="relu",
                      input_shape=(28, 28, 1)))
@@ -112,8 +112,6 @@ def _mnist_cnn(dropout=False):
 
 
 def _cifar10_cnn():
-    from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
-    from .models import Sequential
     model = Sequential(name="cifar10_cnn")
     model.add(Conv2D(filters=16, kernel_size=2, padding="same", activation="relu",
                      input_shape=(32, 32, 3)))
@@ -131,9 +129,6 @@ def _cifar10_cnn():
 
 
 def _cifar10_improved():
-    from . import regularizers
-    from .layers import Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
-    from .models import Sequential
     base_hidden_units, weight_decay = 32, 1e-4
     model = Sequential(name="cifar10_improved")
     for block, (mult, drop) in enumerate(((1, 0.2), (2, 0.3), (4, 0.4))):
@@ -152,14 +147,12 @@ def _cifar10_improved():
 
 def _sgd(lr):
     def make():
-        from .optimizers import SGD
         return SGD(learning_rate=lr)
     return make
 
 
 def _adam(**kw):
     def make():
-        from .optimizers import Adam
         return Adam(**kw)
     return make
 
@@ -239,7 +232,6 @@ def build(name, seed=None, compile=True):
     """
     key = canonical(name)
     if seed is not None:
-        from . import backend
         backend.set_random_seed(seed)
     model = _BUILDERS[key]()
     if compile:
@@ -257,8 +249,6 @@ def _xor():
 
 
 def _blobs():
-    from .datasets import make_blobs
-    from .utils import to_categorical
     X, y = make_blobs(n_samples=1000, centers=3, n_features=2, cluster_std=2, random_state=2)
     X, y = X.astype(np.float32), to_categorical(y)
     train, test = (X[:800], y[:800]), (X[800:], y[800:])
@@ -266,8 +256,6 @@ def _blobs():
 
 
 def _mnist(r, data_dir):
-    from .datasets import mnist
-    from .utils import to_categorical
     (x, y), (xt, yt) = mnist.load_data(_sub(data_dir, "mnist"))
     x = x.astype(np.float32) / 255
     xt = xt.astype(np.float32) / 255
@@ -279,8 +267,6 @@ def _mnist(r, data_dir):
 
 
 def _cifar10(r, data_dir):
-    from .datasets import cifar10
-    from .utils import to_categorical
     (x, y), (xt, yt) = cifar10.load_data(_sub(data_dir, "cifar10"))
     x, xt = x.astype(np.float32), xt.astype(np.float32)
     (x, xv), (y, yv) = (x[5000:], x[:5000]), (y[5000:], y[:5000])
@@ -329,7 +315,6 @@ def _atomic_json(obj, path):
 
 
 def _epoch_timer():
-    from .callbacks import Callback
 
     class EpochTimer(Callback):
         def __init__(self):
@@ -355,8 +340,6 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     prints ``test accuracy: ...`` and ``test loss: ...``. Writes
     ``<name>.history.json`` and, with matplotlib, ``<name>.learning_curve.png``.
     """
-    from . import backend
-    from .callbacks import ModelCheckpoint, TerminateOnNaN
     key = canonical(name)
     r = RECIPES[key]
     epochs = r.epochs if epochs is None else int(epochs)
@@ -379,13 +362,12 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         print(f"{key}: {r.description}")
         print(f"train {len(x)}, validation {len(xv)} ({r.validation}), test {len(xt)}; "
               f"optimizer {r.optimizer_text}, loss {r.loss}, batch {batch_size}, "
-              f"epochs {epochs}, device {backend.get_device()}")
+              f"epochs {epochs}, device {model.device}")
     start = time.perf_counter()
     if r.augmentation:
-        from .preprocessing.image import ImageDataGenerator
         datagen = ImageDataGenerator(**r.augmentation)
         xf, yf = x, y
-        if (model.device or backend.get_device()) == "cuda":
+        if model.device == "cuda":
             # the training set lives on the GPU: batches are gathered, augmented and
             # standardised there (ops.affine_transform), never crossing the host
             xf, yf = backend.to_device(x, "cuda"), backend.to_device(y, "cuda")
@@ -411,7 +393,7 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     history_path = os.path.join(out_dir, f"{key}.history.json")
     result = {
         "model": key, "epochs": len(timer.seconds), "batch_size": batch_size,
-        "device": backend.get_device(), "seed": seed, "test_loss": test_loss,
+        "device": model.device, "seed": seed, "test_loss": test_loss,
         "test_accuracy": test_acc, "train_seconds": train_seconds,
         "epoch_seconds": timer.seconds, "checkpoint": checkpoint.last_saved,
         "history": hist, "history_path": history_path, "plot_path": None,
@@ -419,7 +401,6 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     }
     plot_path = os.path.join(out_dir, f"{key}.learning_curve.png")
     try:
-        from .plotting import plot_history
         plot_history(hist, plot_path, title=key)
         result["plot_path"] = plot_path
         if verbose:

@@ -1,6 +1,6 @@
 """Test configuration: import the INSTALLED cudnn_lite, fail loudly without its _C,
-and run every op test on each available device ('cpu', and 'cuda' when usable: a GPU
-with CuPy, or the emulated CUDA build with cudnn_lite.emulator)."""
+and run every op, layer and model test on each available device ('cpu', and 'cuda' when
+usable: a GPU with CuPy, or the emulated CUDA build with cudnn_lite.emulator)."""
 from __future__ import annotations
 
 import os
@@ -73,6 +73,18 @@ def device(request):
     if request.param == "cuda":
         _skip_without_cuda()
     return request.param
+
+
+@pytest.fixture
+def on_device(device):
+    """Layer and model tests (``pytestmark = pytest.mark.usefixtures("on_device")``): each test
+    runs once per device, with ``device`` as the default of the models it creates
+    (backend.set_device); the previous default comes back afterwards. Returns the device."""
+    from cudnn_lite import backend
+    previous = backend._device
+    backend.set_device(device)
+    yield device
+    backend._device = previous
 
 
 @pytest.fixture(scope="session")

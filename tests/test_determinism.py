@@ -1,6 +1,6 @@
-"""Determinism on the CPU: with backend.set_random_seed, two runs of the same training give
-identical weights and losses (bit for bit), whatever the thread count; a different seed
-gives different weights. What is and is not deterministic on the GPU is in SECURITY.md."""
+"""Determinism on each device: with backend.set_random_seed, two runs of the same training give
+identical weights and losses (bit for bit), on the CPU at a fixed thread count; a different
+seed gives different weights. What is and is not deterministic on the GPU is in SECURITY.md."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,12 +13,13 @@ from cudnn_lite.layers import (BatchNormalization, Conv2D, Dense, Dropout, Flatt
 from cudnn_lite.models import Sequential
 
 
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
+
+
 @pytest.fixture(autouse=True)
-def _cpu():
-    previous, threads = backend.get_device(), cudnn_lite.get_num_threads()
-    backend.set_device("cpu")
+def _restore_threads():
+    threads = cudnn_lite.get_num_threads()
     yield
-    backend.set_device(previous)
     cudnn_lite.set_num_threads(threads)
 
 
@@ -64,7 +65,10 @@ def test_different_seed_different_weights():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_deterministic_at_a_fixed_thread_count(threads):
+def test_deterministic_at_a_fixed_thread_count(threads, device):
+    if device != "cpu":
+        pytest.skip("CPU by nature: the OpenMP thread count of the CPU kernels (the GPU's reductions do not "
+                    "depend on it: test_same_seed_same_weights_and_losses covers them)")
     # conv2d_backward_filter sums per-thread partial gradients, so its last bits depend on the
     # OpenMP thread count (documented in SECURITY.md); at a fixed count, runs are identical
     w1, h1 = train(5, threads=threads)

@@ -23,12 +23,8 @@ from cudnn_lite.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from cudnn_lite.models import Sequential, load_model
 
 
-@pytest.fixture(autouse=True)
-def _cpu():
-    previous = backend.get_device()
-    backend.set_device("cpu")
-    yield
-    backend.set_device(previous)
+# the tests that build a model run on 'cpu', and on 'cuda' where usable; the data-set tests use no device
+on_each_device = pytest.mark.usefixtures("on_device")
 
 
 def mlp(seed=0, dropout=0.25, optimizer="adam"):
@@ -52,6 +48,7 @@ def only(folder):
 
 # ------------------------------------------------------------ atomic saves
 
+@on_each_device
 @pytest.mark.parametrize("what", ["save", "save_weights", "checkpoint"])
 @pytest.mark.parametrize("fault", [KeyboardInterrupt, OSError, MemoryError])
 def test_fault_mid_write_keeps_previous_file(tmp_path, monkeypatch, what, fault):
@@ -98,6 +95,7 @@ def _checkpoint_directly(cb, model):
     cb.on_epoch_end(0, {"loss": 0.5})
 
 
+@on_each_device
 def test_keyboard_interrupt_from_a_checkpoint_inside_fit_keeps_previous_file(tmp_path, monkeypatch):
     model = mlp()
     x, y = data()
@@ -117,6 +115,7 @@ def test_keyboard_interrupt_from_a_checkpoint_inside_fit_keeps_previous_file(tmp
     assert path.read_bytes() == before and only(tmp_path) == ["ckpt.npz"]
 
 
+@on_each_device
 def test_save_fsyncs_before_rename(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace
@@ -149,6 +148,7 @@ class _Marker:
         return (builtins.open, (self.path, "w"))
 
 
+@on_each_device
 def test_pickle_bearing_npz_is_rejected_without_unpickling(tmp_path):
     good = tmp_path / "good.npz"
     model = mlp()
@@ -169,6 +169,7 @@ def test_pickle_bearing_npz_is_rejected_without_unpickling(tmp_path):
         assert not marker.exists()
 
 
+@on_each_device
 def test_malformed_headers_raise_value_error(tmp_path):
     good = tmp_path / "good.npz"
     model = mlp()
@@ -203,6 +204,7 @@ def test_malformed_headers_raise_value_error(tmp_path):
         unbuilt.load_weights(tmp_path / "model_is_string.npz")
 
 
+@on_each_device
 def test_every_truncation_of_a_model_file_raises_value_error(tmp_path):
     good = tmp_path / "good.npz"
     mlp().save(good)
@@ -216,6 +218,7 @@ def test_every_truncation_of_a_model_file_raises_value_error(tmp_path):
     assert len(cuts) >= 40
 
 
+@on_each_device
 def test_every_corrupted_byte_region_is_detected_or_harmless(tmp_path):
     # A flipped byte either raises ValueError (CRC, zip structure, header) or loads a model
     # whose weights equal the original (the byte was in unused zip padding/metadata).
@@ -238,6 +241,7 @@ def test_every_corrupted_byte_region_is_detected_or_harmless(tmp_path):
             np.testing.assert_array_equal(a, b)
 
 
+@on_each_device
 def test_zip_members_outside_the_format_are_ignored_not_executed(tmp_path):
     good = tmp_path / "good.npz"
     mlp().save(good)
@@ -306,6 +310,7 @@ def test_download_verified_by_sha256_before_it_is_visible(tmp_path, monkeypatch)
 
 # --------------------------------------------------------- training faults
 
+@on_each_device
 def test_terminate_on_nan_stops_a_diverging_model(capsys):
     backend.set_random_seed(0)
     model = Sequential([Dense(8, input_dim=6, activation="relu"), Dense(1)])
@@ -313,7 +318,7 @@ def test_terminate_on_nan_stops_a_diverging_model(capsys):
     model.compile(loss="mse", optimizer=SGD(learning_rate=1e6))
     x, _ = data()
     y = (x.sum(axis=1, keepdims=True) * 1e3).astype(np.float32)
-    guard = TerminateOnNaN()
+    guard = TerminateOnNaN(device_check_every=1)  # a device loss is read every batch, as a host one is
     history = model.fit(x, y, batch_size=8, epochs=20, verbose=0, callbacks=[guard])
     err = capsys.readouterr().err
     assert guard.terminated_at is not None
@@ -341,6 +346,7 @@ class _InterruptAt(Callback):
             raise KeyboardInterrupt
 
 
+@on_each_device
 def test_keyboard_interrupt_returns_history_and_leaves_model_usable(capsys):
     model = mlp()
     x, y = data()
@@ -362,6 +368,7 @@ def test_keyboard_interrupt_returns_history_and_leaves_model_usable(capsys):
     assert len(more.history["loss"]) == 2 and model.epoch == 4
 
 
+@on_each_device
 def test_non_finite_training_data_is_rejected_by_name():
     model = mlp()
     x, y = data()
@@ -389,6 +396,7 @@ def _sgd_nesterov():
     return SGD(learning_rate=0.05, momentum=0.9, nesterov=True)
 
 
+@on_each_device
 @pytest.mark.parametrize("make_optimizer", [lambda: "adam", _sgd_nesterov, lambda: "rmsprop", lambda: "nadam"],
                          ids=["adam", "sgd_nesterov", "rmsprop", "nadam"])
 def test_resume_from_checkpoint_is_bit_identical(tmp_path, make_optimizer):
@@ -415,6 +423,7 @@ def test_resume_from_checkpoint_is_bit_identical(tmp_path, make_optimizer):
         assert np.array_equal(a, b)
 
 
+@on_each_device
 def test_resume_without_the_training_state_differs(tmp_path):
     # the saved RNG/dropout state is what makes resuming exact: drop it and the losses change
     x, y = data(n=100)

@@ -15,12 +15,7 @@ from cudnn_lite.utils import to_categorical
 NAN, INF = float("nan"), float("inf")
 
 
-@pytest.fixture(autouse=True)
-def _cpu():
-    previous = backend.get_device()
-    backend.set_device("cpu")
-    yield
-    backend.set_device(previous)
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
 
 
 LAYER_CASES = [

@@ -10,16 +10,15 @@ from cudnn_lite import backend, layers, regularizers
 from cudnn_lite.layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout,
                                Flatten, GlobalAveragePooling2D, LeakyReLU, MaxPooling2D)
 from cudnn_lite.models import Sequential
+from helpers import to_device, to_host
+
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
 
 
 @pytest.fixture(autouse=True)
-def _cpu_fresh_names():
-    previous = backend._device
-    backend.set_device("cpu")
+def _fresh_names():
     backend.clear_session()
     backend.set_random_seed(0)
-    yield
-    backend._device = previous
 
 
 def summary_lines(model):
@@ -182,20 +181,20 @@ def test_keras2_import_paths():
     (lambda: Dropout(0.5), (None, 10), (None, 10)),
     (lambda: Activation("tanh"), (None, 10), (None, 10)),
 ])
-def test_output_shapes(layer, in_shape, out_shape):
+def test_output_shapes(layer, in_shape, out_shape, device):
     lay = layer()
-    assert lay._build(in_shape, "cpu") == out_shape
+    assert lay._build(in_shape, device) == out_shape
     assert lay.compute_output_shape(in_shape) == out_shape
-    x = np.random.default_rng(0).standard_normal((2,) + in_shape[1:]).astype(np.float32)
+    x = to_device(np.random.default_rng(0).standard_normal((2,) + in_shape[1:]).astype(np.float32), device)
     assert lay.forward(x, training=True).shape == (2,) + out_shape[1:]
 
 
-def test_weight_layouts_follow_keras():
+def test_weight_layouts_follow_keras(device):
     conv = Conv2D(8, (3, 2))
-    conv._build((None, 10, 10, 5), "cpu")
+    conv._build((None, 10, 10, 5), device)
     assert [w.shape for w in conv.weights] == [(3, 2, 5, 8), (8,)]
     dense = Dense(7, use_bias=False)
-    dense._build((None, 4), "cpu")
+    dense._build((None, 4), device)
     assert [w.shape for w in dense.weights] == [(4, 7)]
 
 
@@ -249,13 +248,13 @@ def test_get_config_round_trip(make):
     assert clone.get_config() == config
 
 
-def test_activation_names_and_callables():
+def test_activation_names_and_callables(device):
     from cudnn_lite import activations
-    x = np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]], dtype=np.float32)
-    np.testing.assert_allclose(activations.step(x), [[0, 0, 1, 1, 1]])
-    np.testing.assert_allclose(activations.relu(x), [[0, 0, 0, 0.5, 2]])
-    np.testing.assert_allclose(activations.leaky_relu(x), [[-0.02, -0.005, 0, 0.5, 2]], rtol=1e-6)
-    np.testing.assert_allclose(activations.softmax(x).sum(), 1.0, rtol=1e-6)
+    x = to_device(np.array([[-2.0, -0.5, 0.0, 0.5, 2.0]], dtype=np.float32), device)
+    np.testing.assert_allclose(to_host(activations.step(x)), [[0, 0, 1, 1, 1]])
+    np.testing.assert_allclose(to_host(activations.relu(x)), [[0, 0, 0, 0.5, 2]])
+    np.testing.assert_allclose(to_host(activations.leaky_relu(x)), [[-0.02, -0.005, 0, 0.5, 2]], rtol=1e-6)
+    np.testing.assert_allclose(to_host(activations.softmax(x)).sum(), 1.0, rtol=1e-6)
     layer = Dense(2, activation=activations.tanh)
     assert layer.get_config()["activation"] == "tanh"
     assert LeakyReLU().alpha == 0.3  # Keras's layer default
@@ -265,27 +264,30 @@ def test_activation_names_and_callables():
 
 def _fd_check(layer, x, in_shape=None, reset=None, eps=1e-2, rtol=3e-2, atol=3e-3):
     """Compare backward (dx and every weight gradient) with central differences of
-    L = sum(forward(x, training=True) * r), evaluated in float64 from float32 forwards."""
+    L = sum(forward(x, training=True) * r), evaluated in float64 from float32 forwards, on the
+    default device (the test's: x, the weights and r live there; the sums are taken on the host)."""
     rng = np.random.default_rng(1)
-    layer._build((None,) + x.shape[1:] if in_shape is None else in_shape, "cpu")
+    device = backend.get_device()
+    layer._build((None,) + x.shape[1:] if in_shape is None else in_shape, device)
     reset = reset or (lambda: None)
+    x = to_device(x, device)
 
     def loss():
         reset()
-        return float((layer.forward(x, training=True).astype(np.float64) * r).sum())
+        return float((to_host(layer.forward(x, training=True)).astype(np.float64) * r).sum())
 
     reset()
     y = layer.forward(x, training=True)
     r = rng.standard_normal(y.shape).astype(np.float32)
-    dx = layer.backward(r.copy())
-    dx = None if dx is None else np.array(dx, dtype=np.float64)
-    grads = [np.array(w.grad, dtype=np.float64) for w in layer.trainable_weights]
+    dx = layer.backward(to_device(r.copy(), device))
+    dx = None if dx is None else np.array(to_host(dx), dtype=np.float64)
+    grads = [np.array(to_host(w.grad), dtype=np.float64) for w in layer.trainable_weights]
 
     def numeric(arr):
         g = np.zeros(arr.shape)
         flat = arr.reshape(-1)
         for i in range(flat.size):
-            old = flat[i]
+            old = flat[i].copy()  # a scalar on the host; on the device flat[i] is a 0-d view
             flat[i] = old + eps
             up = loss()
             flat[i] = old - eps
@@ -353,36 +355,37 @@ def test_batchnorm_backward_training():
     _fd_check(layer, x)
 
 
-def test_batchnorm_moving_statistics_and_inference():
+def test_batchnorm_moving_statistics_and_inference(device):
     layer = BatchNormalization(momentum=0.5)
     x = _x((50, 3)) * 3 + 2
-    layer._build((None, 3), "cpu")
-    layer.forward(x, training=True)
-    np.testing.assert_allclose(layer.moving_mean.value, 0.5 * x.mean(0), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(layer.moving_variance.value, 0.5 + 0.5 * x.var(0), rtol=1e-4)
-    y = layer.forward(x, training=False)
-    mm, mv = layer.moving_mean.value, layer.moving_variance.value
+    layer._build((None, 3), device)
+    layer.forward(to_device(x, device), training=True)
+    np.testing.assert_allclose(to_host(layer.moving_mean.value), 0.5 * x.mean(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(to_host(layer.moving_variance.value), 0.5 + 0.5 * x.var(0), rtol=1e-4)
+    y = to_host(layer.forward(to_device(x, device), training=False))
+    mm, mv = to_host(layer.moving_mean.value), to_host(layer.moving_variance.value)
     np.testing.assert_allclose(y, (x - mm) / np.sqrt(mv + 1e-3), rtol=1e-4, atol=1e-5)
 
 
-def test_dropout_backward_and_determinism():
+def test_dropout_backward_and_determinism(device):
     layer = Dropout(0.4, seed=7)
     x = _x((5, 8))
+    x_dev = to_device(x, device)
 
     def reset():
         layer._offset = 0
 
     _fd_check(layer, x, reset=reset)
     reset()
-    a = np.array(layer.forward(x, training=True))
-    b = np.array(layer.forward(x, training=True))
+    a = np.array(to_host(layer.forward(x_dev, training=True)))
+    b = np.array(to_host(layer.forward(x_dev, training=True)))
     assert not np.array_equal(a, b)  # the counter advances: a new mask each call
     reset()
-    np.testing.assert_array_equal(np.array(layer.forward(x, training=True)), a)
+    np.testing.assert_array_equal(np.array(to_host(layer.forward(x_dev, training=True))), a)
     kept = a != 0
     np.testing.assert_allclose(a[kept], x[kept] / 0.6, rtol=1e-6)
     assert 0.3 < 1 - kept.mean() < 0.5 or x.size < 50
-    np.testing.assert_array_equal(layer.forward(x, training=False), x)
+    np.testing.assert_array_equal(to_host(layer.forward(x_dev, training=False)), x)
 
 
 def test_initializers_follow_keras_formulas():
@@ -398,10 +401,10 @@ def test_initializers_follow_keras_formulas():
     np.testing.assert_array_equal(initializers.GlorotUniform(seed=5)((4, 4)), initializers.GlorotUniform(seed=5)((4, 4)))
 
 
-def test_frozen_batchnorm_uses_moving_statistics_and_passes_gradients():
+def test_frozen_batchnorm_uses_moving_statistics_and_passes_gradients(device):
     layer = BatchNormalization(trainable=False)
     x = _x((4, 3))
-    layer._build((None, 3), "cpu")
-    layer.moving_variance.value[...] = np.array([1.0, 4.0, 9.0], np.float32)
+    layer._build((None, 3), device)
+    layer.moving_variance.value[...] = to_device(np.array([1.0, 4.0, 9.0], np.float32), device)
     _fd_check(layer, x)
     assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 4

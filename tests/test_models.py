@@ -14,14 +14,13 @@ XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0], dtype=np.float32)
 
 
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
+
+
 @pytest.fixture(autouse=True)
-def _cpu_seeded():
-    previous = backend._device
-    backend.set_device("cpu")
+def _seeded():
     backend.clear_session()
     backend.set_random_seed(1234)
-    yield
-    backend._device = previous
 
 
 def blobs(n=600, seed=2):
@@ -310,7 +309,9 @@ def test_deferred_build_from_data_and_get_set_weights():
         model.set_weights([np.zeros((3, 4), np.float32)] + new[1:])
 
 
-def test_backend_device_helpers():
+def test_backend_device_helpers(device):
+    if device != "cpu":
+        pytest.skip("checks the 'cpu' helpers (the device's are in test_emulator_arrays and test_cuda_paths)")
     assert backend.get_device() == "cpu"
     assert backend.xp("cpu") is np
     a = backend.to_device(np.arange(3), "cpu", np.float32)
@@ -350,3 +351,23 @@ def test_training_on_each_device_matches_cpu(device):
     assert isinstance(pred, np.ndarray)
     np.testing.assert_allclose(pred, pred_cpu, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(hist.history["loss"], hist_cpu.history["loss"], rtol=1e-4)
+
+
+def test_a_built_layer_moves_to_the_device_of_the_model_it_joins(device):
+    """Called on an array, a layer is built on that array's device; added to a model on the other
+    device, its weights and gradients move to the model's (they used to stay where they were)."""
+    import cudnn_lite
+    if not cudnn_lite.cuda_available():
+        pytest.skip("needs both devices: 'cuda' is not usable here (a GPU with CuPy, or the emulated build)")
+    model_device, layer_device = device, "cpu" if device == "cuda" else "cuda"
+    x, y, _ = blobs(16)
+    layer = Dense(3, activation="softmax")
+    layer(backend.to_device(x, layer_device))
+    assert layer.device == layer_device
+    model = Sequential([layer])
+    model.build((None, 2))
+    assert model.device == model_device and layer.device == model_device
+    assert {backend.device_of(a) for w in model.weights for a in (w.value, w.grad)} == {model_device}
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    model.fit(x, y, epochs=1, verbose=0)
+    assert model.evaluate(x, y, verbose=0) > 0

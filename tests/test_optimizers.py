@@ -7,15 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from cudnn_lite import backend, optimizers
+from cudnn_lite import optimizers
+from helpers import to_device, to_host
 
-
-@pytest.fixture(autouse=True)
-def _cpu():
-    previous = backend._device
-    backend.set_device("cpu")
-    yield
-    backend._device = previous
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
 
 
 # ------------------------------------------------ NumPy rules (float64)
@@ -105,17 +100,17 @@ CASES = [
 
 @pytest.mark.parametrize("name, cls, kwargs", CASES)
 @pytest.mark.parametrize("steps", [1, 3])
-def test_steps_match_numpy_rule(name, cls, kwargs, steps):
+def test_steps_match_numpy_rule(name, cls, kwargs, steps, device):
     rng = np.random.default_rng(0)
     p0 = rng.standard_normal((4, 5)).astype(np.float32)
     grads = [rng.standard_normal((4, 5)).astype(np.float32) for _ in range(steps)]
     opt = cls(**kwargs)
     cfg = opt.get_config()
-    p = p0.copy()
+    p = to_device(p0.copy(), device)
     for g in grads:
-        opt.apply([p], [g.copy()])
+        opt.apply([p], [to_device(g.copy(), device)])
     assert opt.iterations == steps
-    np.testing.assert_allclose(p, numpy_rule(name, cfg, p0, grads), rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(to_host(p), numpy_rule(name, cfg, p0, grads), rtol=2e-5, atol=2e-6)
 
 
 def test_keras_defaults():
@@ -128,27 +123,27 @@ def test_keras_defaults():
     assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (0.001, 0.9, 0.999, 1e-7)
 
 
-def test_keras2_lr_and_decay():
+def test_keras2_lr_and_decay(device):
     rng = np.random.default_rng(1)
     p0 = rng.standard_normal(6).astype(np.float32)
     grads = [rng.standard_normal(6).astype(np.float32) for _ in range(4)]
     opt = optimizers.Adam(lr=0.01, decay=0.1)
     assert opt.learning_rate == 0.01 and opt.lr == 0.01
-    p = p0.copy()
+    p = to_device(p0.copy(), device)
     for g in grads:
-        opt.apply([p], [g])
-    np.testing.assert_allclose(p, numpy_rule("adam", opt.get_config(), p0, grads), rtol=2e-5, atol=2e-6)
+        opt.apply([p], [to_device(g, device)])
+    np.testing.assert_allclose(to_host(p), numpy_rule("adam", opt.get_config(), p0, grads), rtol=2e-5, atol=2e-6)
     assert abs(opt.current_learning_rate() - 0.01 / (1 + 0.1 * 4)) < 1e-12
 
 
-def test_l2_adds_its_gradient():
+def test_l2_adds_its_gradient(device):
     rng = np.random.default_rng(2)
     p0 = rng.standard_normal(7).astype(np.float32)
     g = rng.standard_normal(7).astype(np.float32)
     opt = optimizers.SGD(learning_rate=0.1, momentum=0.5)
-    p = p0.copy()
-    opt.apply([p], [g], [0.01])
-    np.testing.assert_allclose(p, numpy_rule("sgd", opt.get_config(), p0, [g], l2=0.01), rtol=1e-6, atol=1e-7)
+    p = to_device(p0.copy(), device)
+    opt.apply([p], [to_device(g, device)], [0.01])
+    np.testing.assert_allclose(to_host(p), numpy_rule("sgd", opt.get_config(), p0, [g], l2=0.01), rtol=1e-6, atol=1e-7)
 
 
 def test_get_by_name_and_config_round_trip():
@@ -168,18 +163,18 @@ def test_get_by_name_and_config_round_trip():
 
 @pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.RMSprop, optimizers.Adagrad, optimizers.Adadelta,
                                  optimizers.Adam, optimizers.Nadam])
-def test_state_round_trip_continues_identically(cls):
+def test_state_round_trip_continues_identically(cls, device):
     rng = np.random.default_rng(3)
-    p = rng.standard_normal(5).astype(np.float32)
+    p = to_device(rng.standard_normal(5).astype(np.float32), device)
     kwargs = {"momentum": 0.9} if cls in (optimizers.SGD, optimizers.RMSprop) else {}
     a = cls(**kwargs)
     for _ in range(2):
-        a.apply([p], [rng.standard_normal(5).astype(np.float32)])
+        a.apply([p], [to_device(rng.standard_normal(5).astype(np.float32), device)])
     state = a.get_state()
     b = cls.from_config(a.get_config())
     q = p.copy()
     b.set_state(state, [q])
-    g = rng.standard_normal(5).astype(np.float32)
+    g = to_device(rng.standard_normal(5).astype(np.float32), device)
     a.apply([p], [g])
     b.apply([q], [g])
-    np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(to_host(p), to_host(q))

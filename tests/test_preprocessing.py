@@ -235,6 +235,7 @@ def test_host_and_device_flows_give_the_same_batches(cp):
 def test_fit_on_a_device_flow_keeps_batches_on_the_device(cp, monkeypatch):
     from cudnn_lite import backend, models
     from cudnn_lite.layers import Conv2D, Dense, Flatten
+    from cudnn_lite.models import data
     monkeypatch.setattr(backend, "_device", "cuda")
     rng = np.random.default_rng(0)
     x = cp.asarray(rng.random((16, 8, 8, 3)).astype(np.float32))
@@ -243,8 +244,8 @@ def test_fit_on_a_device_flow_keeps_batches_on_the_device(cp, monkeypatch):
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
 
     seen = []
-    host_float32 = models._host_float32
-    monkeypatch.setattr(models, "_host_float32", lambda a, name: seen.append(name) or host_float32(a, name))
+    host_float32 = data.host_float32
+    monkeypatch.setattr(data, "host_float32", lambda a, name: seen.append(name) or host_float32(a, name))
     flow = ImageDataGenerator(**AUG).flow(x, y, batch_size=8, seed=0)
     history = model.fit(flow, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()

@@ -15,14 +15,13 @@ from cudnn_lite.layers import (Activation, BatchNormalization, Conv2D, Dense, Dr
 from cudnn_lite.models import Sequential, load_model
 
 
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
+
+
 @pytest.fixture(autouse=True)
-def _cpu_seeded():
-    previous = backend._device
-    backend.set_device("cpu")
+def _seeded():
     backend.clear_session()
     backend.set_random_seed(5)
-    yield
-    backend._device = previous
 
 
 def small_cnn(optimizer="adam"):
@@ -47,6 +46,7 @@ def data(n=12):
                                  optimizers.SGD(0.1, momentum=0.9, nesterov=True), optimizers.RMSprop(decay=0.01),
                                  optimizers.Adagrad(), optimizers.Adadelta(1.0)])
 def test_save_load_model_round_trip_and_resume(tmp_path, opt):
+    opt = type(opt).from_config(opt.get_config())  # a fresh one per run (the parameter serves every device)
     x, y = data()
     model = small_cnn(opt)
     model.fit(x, y, batch_size=4, epochs=2, verbose=0)

@@ -14,12 +14,7 @@ from cudnn_lite.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from cudnn_lite.models import Sequential
 
 
-@pytest.fixture(autouse=True)
-def _cpu():
-    previous = backend.get_device()
-    backend.set_device("cpu")
-    yield
-    backend.set_device(previous)
+pytestmark = pytest.mark.usefixtures("on_device")  # every test on 'cpu', and on 'cuda' where usable
 
 
 def cnn(seed):
@@ -71,7 +66,9 @@ def test_concurrent_inference_on_separate_models_matches_sequential():
             np.testing.assert_array_equal(got, want)
 
 
-def test_concurrent_ops_on_shared_read_only_inputs():
+def test_concurrent_ops_on_shared_read_only_inputs(device):
+    if device != "cpu":
+        pytest.skip("CPU by nature: read-only NumPy arrays shared by CPU kernels running in several threads")
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 16, 16, 4)).astype(np.float32)
     w = rng.standard_normal((3, 3, 4, 8)).astype(np.float32)
@@ -116,7 +113,9 @@ def _progress_while(fn, reps):
     return counts.pop() / busy / free_rate
 
 
-def test_kernels_release_the_gil():
+def test_kernels_release_the_gil(device):
+    if device != "cpu":
+        pytest.skip("CPU by nature: times a CPU kernel (sgemm on one OpenMP thread) against a Python thread")
     # One thread runs long kernels; a pure-Python counter thread must keep counting meanwhile.
     # Were the GIL held through each kernel, the counter would only run in the 5 ms switch
     # intervals between calls. A C call that does hold the GIL (list.sort) is the control,

@@ -41,12 +41,13 @@ struct Options {
 };
 
 Options options();                // the current options (read from the environment first)
+// CUDNN_LITE_EMU_* (options.cpp): defaults where unset; bad values are reported and ignored
+Options options_from_environment();
 void configure(const Options& o);  // throws std::invalid_argument on nonsense
 const char* schedule_name(Schedule s);
 const char* block_order_name(BlockOrder o);
 Schedule parse_schedule(const std::string& s);      // std::invalid_argument if unknown
 BlockOrder parse_block_order(const std::string& s);
-Options options_from_environment();  // options.cpp: the variables above (defaults if unset)
 
 struct Launch;  // cuda_runtime.h
 // "" if a GPU would run this grid and block shape, else what is wrong with it (options.cpp)

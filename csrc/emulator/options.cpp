@@ -52,6 +52,10 @@ Options options_from_environment() {
   o.sms = static_cast<int>(env_number("CUDNN_LITE_EMU_SMS", 2));
   if (o.sms < 1 || o.sms > 1024) o.sms = 2;
   o.stack_bytes = static_cast<size_t>(env_number("CUDNN_LITE_EMU_STACK_KB", 0)) * 1024;
+  if (o.stack_bytes != 0 && o.stack_bytes < 16 * 1024) {
+    std::fprintf(stderr, "cudnn_lite emulator: CUDNN_LITE_EMU_STACK_KB below 16 ignored\n");
+    o.stack_bytes = 0;
+  }
   o.memory_bytes = static_cast<size_t>(env_number("CUDNN_LITE_EMU_MEMORY_MB", 8192)) << 20;
   return o;
 }

@@ -6,6 +6,7 @@ import warnings
 
 from .. import activations as _activations
 from .. import initializers as _initializers
+from .. import ops
 from .. import regularizers as _regularizers
 from .core import Layer, positive_int
 
@@ -68,29 +69,26 @@ class Conv2D(Layer):
                                     regularizer=self.bias_regularizer) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
-        from .. import ops
         n, h, w, c = input_shape
         _, oh, ow, k = ops.conv_output_shape((1, h, w, c), self.filters, self.kernel_size, self.strides,
                                              self.padding)
         return (n, oh, ow, k)
 
     def forward(self, x, training=False):
-        from .. import ops
         out_shape = (x.shape[0],) + tuple(self.output_shape[1:])
         b = self.bias.value if self.bias is not None else None
         act = self.activation
         if act.name == "softmax":
             z = ops.conv2d_forward(x, self.kernel.value, b, self.strides, self.padding, "linear",
-                                   out=self._buffer("z", out_shape))
-            y = ops.softmax_forward(z, out=self._buffer("y", out_shape))
+                                   out=self._buffers.get("z", out_shape, like=x))
+            y = ops.softmax_forward(z, out=self._buffers.get("y", out_shape, like=x))
         else:
             y = ops.conv2d_forward(x, self.kernel.value, b, self.strides, self.padding, act.name, act.alpha,
-                                   out=self._buffer("y", out_shape))
+                                   out=self._buffers.get("y", out_shape, like=x))
         self._x, self._y = x, y
         return y
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         dz = self._activation_backward(self.activation, self._y, dy)
         ops.conv2d_backward_filter(self._x, dz, self.kernel.shape, self.strides, self.padding, out=self.kernel.grad)
         if self.bias is not None:
@@ -98,7 +96,7 @@ class Conv2D(Layer):
         if not need_dx:
             return None
         return ops.conv2d_backward_data(dz, self.kernel.value, self._x.shape, self.strides, self.padding,
-                                        out=self._buffer("dx", self._x.shape))
+                                        out=self._buffers.get("dx", self._x.shape, like=dz))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),

@@ -1,12 +1,16 @@
 """Layer base class and the core layers: Dense, Flatten, Activation, LeakyReLU, Dropout.
 
 A layer's life: ``__init__`` validates the hyperparameters (ValueError naming
-the argument); ``build(input_shape, device)`` creates the weights with Keras's
-shapes on the model's device; ``forward(x, training)`` and ``backward(dy)``
-run the kernels of :mod:`cudnn_lite.ops`, writing into buffers the layer keeps
-per shape (``out=``), so a training step allocates no big arrays once the
-first batch of a given size has been seen. ``backward`` fills each weight's
-``grad`` and returns dx (or None when ``need_dx`` is False, for the first layer).
+the argument); ``build(input_shape)`` creates the weights with Keras's shapes
+(on the host; the model's ``_build(input_shape, device)`` then moves them to
+the model's device); ``forward(x, training)`` and ``backward(dy)`` run the
+kernels of :mod:`cudnn_lite.ops`, writing into buffers the layer keeps per
+shape (``out=``), so a training step allocates no big arrays once the first
+batch of a given size has been seen. ``backward`` fills each weight's ``grad``
+and returns dx (or None when ``need_dx`` is False, for the first layer).
+
+A layer holds no device of its own: ``layer.device`` is where its weights are
+(the model's device), and a layer without weights runs wherever its input is.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import numpy as np
 from .. import activations as _activations
 from .. import backend
 from .. import initializers as _initializers
+from .. import ops
 from .. import regularizers as _regularizers
 
 __all__ = ["Weight", "Layer", "Dense", "Flatten", "Activation", "LeakyReLU", "Dropout", "InputLayer"]
@@ -53,11 +58,20 @@ class Weight:
         self.l2 = float(l2)
         self.grad = None
         if trainable:
-            self.grad = backend.xp(backend.device_of(value)).zeros(value.shape, dtype=np.float32)
+            self.grad = backend.array_module(value).zeros(value.shape, dtype=np.float32)
 
     @property
     def shape(self):
         return tuple(self.value.shape)
+
+    @property
+    def device(self):
+        return backend.device_of(self.value)
+
+    def to(self, device):
+        self.value = backend.to_device(self.value, device)
+        if self.grad is not None:
+            self.grad = backend.to_device(self.grad, device)
 
     def numpy(self):
         return backend.to_numpy(self.value).copy()
@@ -84,22 +98,27 @@ class Layer:
         elif input_shape is not None:
             self._batch_input_shape = (None,) + shape_tuple(input_shape, "input_shape")
         self.built = False
-        self.device = None
         self.input_shape = None
         self.output_shape = None
         self._weights: list[Weight] = []
-        self._buffers = {}
-        self._fused_softmax_ce = False  # set by the model: this layer's softmax gradient is fused into the loss
+        self._buffers = backend.BufferCache()  # out= arrays of forward/backward, per shape
 
     # ---------------------------------------------------------- weights
     def add_weight(self, name, shape, initializer="zeros", trainable=True, regularizer=None):
+        """A new weight, initialised on the host; it joins the layer's other weights on their device
+        (during build, the host: _build then moves them all to the model's device)."""
         init = _initializers.get(initializer)
         value = np.asarray(init(tuple(shape)), dtype=np.float32).reshape(tuple(shape))
         reg = _regularizers.get(regularizer)
-        w = Weight(name, backend.to_device(value, self.device, np.float32), trainable,
+        w = Weight(name, backend.to_device(value, self.device or "cpu", np.float32), trainable,
                    reg.l2 if reg is not None else 0.0)
         self._weights.append(w)
         return w
+
+    @property
+    def device(self):
+        """'cpu' or 'cuda': where the layer's weights are; None for a layer without weights."""
+        return self._weights[0].device if self._weights else None
 
     @property
     def weights(self):
@@ -129,7 +148,7 @@ class Layer:
             if tuple(v.shape) != w.shape:
                 raise ValueError(f"layer {self.name!r}, weight {w.name!r}: expected shape {w.shape}, "
                                  f"got {tuple(v.shape)}")
-            w.value[...] = backend.to_device(v, self.device, np.float32)
+            w.value[...] = backend.to_device(v, w.device, np.float32)
 
     def count_params(self):
         if not self.built:
@@ -143,43 +162,33 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
-    def _build(self, input_shape, device=None):
-        """Build on ``device`` (the model calls this); returns the output shape."""
+    def _build(self, input_shape, device):
+        """Build for ``input_shape`` with the weights on ``device`` (the model calls this with its
+        own); a layer built before (called on an array, or in another model) is checked against
+        the shape and moved to ``device``. Returns the output shape."""
         input_shape = tuple(input_shape)
         if self.built:
             if tuple(input_shape[1:]) != tuple(self.input_shape[1:]):
                 raise ValueError(f"layer {self.name!r} was built for input shape {self.input_shape}, "
                                  f"got {input_shape}")
+            if self._weights and self.device != device:
+                self.to(device)
             return self.output_shape
-        self.device = device or backend.get_device()
         self.input_shape = (None,) + tuple(input_shape[1:])
         self.build(self.input_shape)
         self.output_shape = tuple(self.compute_output_shape(self.input_shape))
         self.built = True
+        self.to(device)
         return self.output_shape
 
     def to(self, device):
         """Move the weights (and drop the buffers) to ``device``."""
         for w in self._weights:
-            w.value = backend.to_device(w.value, device)
-            if w.grad is not None:
-                w.grad = backend.to_device(w.grad, device)
-        self._buffers = {}
-        self.device = device
-
-    def _buffer(self, key, shape):
-        """A float32 array of ``shape`` on the layer's device, reused across calls."""
-        shape = tuple(int(s) for s in shape)
-        buf = self._buffers.get((key, shape))
-        if buf is None:
-            if len(self._buffers) > 32:  # many distinct batch sizes: forget the old ones
-                self._buffers = {}
-            buf = backend.xp(self.device).empty(shape, dtype=np.float32)
-            self._buffers[(key, shape)] = buf
-        return buf
+            w.to(device)
+        self._buffers.clear()
 
     def release_buffers(self):
-        self._buffers = {}
+        self._buffers.clear()
 
     # ---------------------------------------------------------- compute
     def forward(self, x, training=False):
@@ -189,24 +198,22 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x, training=False):
-        """Run the layer on an array (builds it on first use); returns an array on its device."""
+        """Run the layer on an array (builds it on first use, on x's device); returns an array on
+        the layer's device (x's, for a layer without weights)."""
         if not self.built:
-            self._build((None,) + tuple(x.shape[1:]), backend.device_of(x) if not isinstance(x, np.ndarray)
-                        else "cpu")
-        x = backend.to_device(x, self.device, np.float32)
+            self._build((None,) + tuple(x.shape[1:]), backend.device_of(x))
+        x = backend.to_device(x, self.device or backend.device_of(x), np.float32)
         return self.forward(x, training).copy()
 
     def _activation_backward(self, act, y, dy, key="dz"):
-        """Gradient through ``act`` given its output y (fused softmax+CE: identity)."""
-        from .. import ops
+        """Gradient through ``act`` given its output y."""
         if act.name == "linear":
             return dy
+        out = self._buffers.get(key, dy.shape, like=dy)
         if act.name == "softmax":
-            if self._fused_softmax_ce:
-                return dy
-            return ops.softmax_backward(y, dy, out=self._buffer(key, dy.shape))
+            return ops.softmax_backward(y, dy, out=out)
         # relu/leaky_relu/step read the sign of x, which y shares; sigmoid/tanh read y
-        return ops.activation_backward(y, y, dy, act.name, act.alpha, out=self._buffer(key, dy.shape))
+        return ops.activation_backward(y, y, dy, act.name, act.alpha, out=out)
 
     # ---------------------------------------------------------- config
     def get_config(self):
@@ -264,32 +271,37 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def forward(self, x, training=False):
-        from .. import ops
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1])
         rows = x2.shape[0]
         b = self.bias.value if self.bias is not None else None
         act = self.activation
         if act.name == "softmax":
-            z = ops.dense_forward(x2, self.kernel.value, b, "linear", out=self._buffer("z", (rows, self.units)))
-            y = ops.softmax_forward(z, out=self._buffer("y", (rows, self.units)))
+            z = ops.dense_forward(x2, self.kernel.value, b, "linear",
+                                  out=self._buffers.get("z", (rows, self.units), like=x2))
+            y = ops.softmax_forward(z, out=self._buffers.get("y", (rows, self.units), like=x2))
         else:
             y = ops.dense_forward(x2, self.kernel.value, b, act.name, act.alpha,
-                                  out=self._buffer("y", (rows, self.units)))
+                                  out=self._buffers.get("y", (rows, self.units), like=x2))
         self._x, self._y = x2, y
         return y.reshape(tuple(lead) + (self.units,))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
-        in_shape = self._x.shape
         dz = self._activation_backward(self.activation, self._y, dy.reshape(-1, self.units))
-        ops.sgemm(self._x, dz, trans_a=True, out=self.kernel.grad)
+        return self.backward_logits(dz.reshape(dy.shape), need_dx)
+
+    def backward_logits(self, dz, need_dx=True):
+        """backward() from dz, the gradient w.r.t. z = x @ kernel + bias (the activation's input):
+        the model's fused softmax + cross-entropy gradient enters here."""
+        in_shape = self._x.shape
+        dz2 = dz.reshape(-1, self.units)
+        ops.sgemm(self._x, dz2, trans_a=True, out=self.kernel.grad)
         if self.bias is not None:
-            ops.bias_backward(dz, out=self.bias.grad)
+            ops.bias_backward(dz2, out=self.bias.grad)
         if not need_dx:
             return None
-        dx = ops.sgemm(dz, self.kernel.value, trans_b=True, out=self._buffer("dx", in_shape))
-        return dx.reshape(tuple(dy.shape[:-1]) + (in_shape[-1],))
+        dx = ops.sgemm(dz2, self.kernel.value, trans_b=True, out=self._buffers.get("dx", in_shape, like=dz2))
+        return dx.reshape(tuple(dz.shape[:-1]) + (in_shape[-1],))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
@@ -330,25 +342,29 @@ class Activation(Layer):
         self.activation = _activations.get(activation)
 
     def forward(self, x, training=False):
-        from .. import ops
         act = self.activation
         if act.name == "linear":
             y = x
         elif act.name == "softmax":
-            y = ops.softmax_forward(x, out=self._buffer("y", x.shape))
+            y = ops.softmax_forward(x, out=self._buffers.get("y", x.shape, like=x))
         else:
-            y = ops.activation_forward(x, act.name, act.alpha, out=self._buffer("y", x.shape))
+            y = ops.activation_forward(x, act.name, act.alpha, out=self._buffers.get("y", x.shape, like=x))
         self._x, self._y = x, y
         return y
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
         act = self.activation
         if act.name in ("linear", "softmax"):
             return self._activation_backward(act, self._y, dy, "dx")
-        return ops.activation_backward(self._x, self._y, dy, act.name, act.alpha, out=self._buffer("dx", dy.shape))
+        return ops.activation_backward(self._x, self._y, dy, act.name, act.alpha,
+                                       out=self._buffers.get("dx", dy.shape, like=dy))
+
+    def backward_logits(self, dz, need_dx=True):
+        """backward() from dz, the gradient w.r.t. the activation's input (the model's fused
+        softmax + cross-entropy gradient)."""
+        return dz if need_dx else None
 
     def get_config(self):
         return {**super().get_config(), "activation": _activations.serialize(self.activation)}
@@ -397,21 +413,21 @@ class Dropout(Layer):
         self._active = False
 
     def forward(self, x, training=False):
-        from .. import ops
         self._active = bool(training) and self.rate > 0.0
         if not self._active:
             return x
         self._call_offset = self._offset
         self._offset += int(x.size)
-        return ops.dropout_forward(x, self.rate, self._seed, self._call_offset, out=self._buffer("y", x.shape))
+        return ops.dropout_forward(x, self.rate, self._seed, self._call_offset,
+                                   out=self._buffers.get("y", x.shape, like=x))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
         if not self._active:
             return dy
-        return ops.dropout_backward(dy, self.rate, self._seed, self._call_offset, out=self._buffer("dx", dy.shape))
+        return ops.dropout_backward(dy, self.rate, self._seed, self._call_offset,
+                                    out=self._buffers.get("dx", dy.shape, like=dy))
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": None, "seed": self.seed}

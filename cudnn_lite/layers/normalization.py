@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend
 from .. import initializers as _initializers
+from .. import ops
 from .. import regularizers as _regularizers
 from .core import Layer
 
@@ -53,7 +54,6 @@ class BatchNormalization(Layer):
         c = input_shape[-1]
         if c is None:
             raise ValueError(f"{self.name}: the channels axis must be known, got input shape {input_shape}")
-        xp = backend.xp(self.device)
         self.gamma = self.add_weight("gamma", (c,), self.gamma_initializer,
                                      regularizer=self.gamma_regularizer) if self.scale else None
         self.beta = self.add_weight("beta", (c,), self.beta_initializer,
@@ -61,8 +61,8 @@ class BatchNormalization(Layer):
         self.moving_mean = self.add_weight("moving_mean", (c,), self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", (c,), self.moving_variance_initializer,
                                                trainable=False)
-        self._ones = xp.ones((c,), dtype=np.float32)
-        self._zeros = xp.zeros((c,), dtype=np.float32)
+        self._ones = np.ones((c,), dtype=np.float32)  # stand-ins for gamma/beta when scale/center are off;
+        self._zeros = np.zeros((c,), dtype=np.float32)  # to() moves them with the weights
 
     def to(self, device):
         super().to(device)
@@ -74,9 +74,8 @@ class BatchNormalization(Layer):
                 self.beta.value if self.beta is not None else self._zeros)
 
     def forward(self, x, training=False):
-        from .. import ops
         gamma, beta = self._gamma_beta()
-        out = self._buffer("y", x.shape)
+        out = self._buffers.get("y", x.shape, like=x)
         self._training = bool(training) and self.trainable
         if self._training:
             y, self._save_mean, self._save_invstd = ops.batchnorm_forward_train(
@@ -89,16 +88,15 @@ class BatchNormalization(Layer):
         return y
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         gamma, _ = self._gamma_beta()
         if not self._training:  # frozen layer (trainable=False): y = x * scale + shift, scale per channel
             if not need_dx:
                 return None
-            xp = backend.xp(self.device)
+            xp = backend.array_module(dy)
             scale = gamma / xp.sqrt(self.moving_variance.value + np.float32(self.epsilon))
-            return xp.multiply(dy, scale, out=self._buffer("dx", dy.shape))
+            return xp.multiply(dy, scale, out=self._buffers.get("dx", dy.shape, like=dy))
         dx, dgamma, dbeta = ops.batchnorm_backward(self._x, dy, gamma, self._save_mean, self._save_invstd,
-                                                   out=self._buffer("dx", self._x.shape))
+                                                   out=self._buffers.get("dx", self._x.shape, like=dy))
         if self.gamma is not None:
             self.gamma.grad[...] = dgamma
         if self.beta is not None:

@@ -1,6 +1,7 @@
 """Pooling layers over NHWC input: MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D."""
 from __future__ import annotations
 
+from .. import ops
 from .convolutional import pair, padding_mode
 from .core import Layer
 
@@ -22,7 +23,6 @@ class _Pooling2D(Layer):
             raise ValueError(f"{self.name}: expects inputs (batch, height, width, channels), got {input_shape}")
 
     def compute_output_shape(self, input_shape):
-        from .. import ops
         n, h, w, c = input_shape
         _, oh, ow, _ = ops.pool_output_shape((1, h, w, c), self.pool_size, self.strides, self.padding)
         return (n, oh, ow, c)
@@ -36,34 +36,30 @@ class MaxPooling2D(_Pooling2D):
     """Max over each window; the gradient goes to the first maximum (Keras on ties)."""
 
     def forward(self, x, training=False):
-        from .. import ops
         self._x = x
         return ops.maxpool2d_forward(x, self.pool_size, self.strides, self.padding,
-                                     out=self._buffer("y", (x.shape[0],) + self.output_shape[1:]))
+                                     out=self._buffers.get("y", (x.shape[0],) + self.output_shape[1:], like=x))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
         return ops.maxpool2d_backward(self._x, dy, self.pool_size, self.strides, self.padding,
-                                      out=self._buffer("dx", self._x.shape))
+                                      out=self._buffers.get("dx", self._x.shape, like=dy))
 
 
 class AveragePooling2D(_Pooling2D):
     """Mean over each window (padded cells not counted)."""
 
     def forward(self, x, training=False):
-        from .. import ops
         self._x_shape = x.shape
         return ops.avgpool2d_forward(x, self.pool_size, self.strides, self.padding,
-                                     out=self._buffer("y", (x.shape[0],) + self.output_shape[1:]))
+                                     out=self._buffers.get("y", (x.shape[0],) + self.output_shape[1:], like=x))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
         return ops.avgpool2d_backward(dy, self._x_shape, self.pool_size, self.strides, self.padding,
-                                      out=self._buffer("dx", self._x_shape))
+                                      out=self._buffers.get("dx", self._x_shape, like=dy))
 
 
 class GlobalAveragePooling2D(Layer):
@@ -84,15 +80,14 @@ class GlobalAveragePooling2D(Layer):
         return (input_shape[0], input_shape[-1])
 
     def forward(self, x, training=False):
-        from .. import ops
         self._x_shape = x.shape
-        return ops.global_avgpool2d_forward(x, out=self._buffer("y", (x.shape[0], x.shape[-1])))
+        return ops.global_avgpool2d_forward(x, out=self._buffers.get("y", (x.shape[0], x.shape[-1]), like=x))
 
     def backward(self, dy, need_dx=True):
-        from .. import ops
         if not need_dx:
             return None
-        return ops.global_avgpool2d_backward(dy, self._x_shape, out=self._buffer("dx", self._x_shape))
+        return ops.global_avgpool2d_backward(dy, self._x_shape,
+                                             out=self._buffers.get("dx", self._x_shape, like=dy))
 
 
 MaxPool2D, AvgPool2D, GlobalAvgPool2D = MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D

@@ -32,7 +32,7 @@ import numbers
 
 import numpy as np
 
-from .. import backend
+from .. import backend, ops
 
 __all__ = ["ImageDataGenerator", "NumpyArrayIterator", "apply_affine_transform_batch"]
 
@@ -132,7 +132,6 @@ def apply_affine_transform_batch(x, matrices, fill_mode="nearest", cval=0.0):
     (:func:`cudnn_lite.ops.affine_transform`, in float32, on x's device). Returns
     x's dtype (float32 for integer images).
     """
-    from .. import ops
     xp = _xp(x)
     x = xp.asarray(x)
     if x.ndim != 4:
@@ -314,7 +313,6 @@ class ImageDataGenerator:
         """Transform the batch x (n, h, w, c) on its device: affine warp through ``matrices``
         (n, 6) float32 (skipped when ``warp`` is False: every matrix is the identity), then
         the channel shifts (n,) clipped to each image's min/max. Returns self.dtype."""
-        from .. import ops
         xp = _xp(x)
         out = x
         if warp:

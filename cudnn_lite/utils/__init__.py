@@ -1,4 +1,4 @@
-"""Keras-style utilities: ``to_categorical`` and (when the backend has it) ``set_random_seed``.
+"""Keras-style utilities: ``to_categorical``, ``normalize`` and ``set_random_seed``.
 
     from cudnn_lite.utils import to_categorical
     from cudnn_lite.utils import np_utils          # Keras 2 spelling
@@ -6,15 +6,8 @@
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import set_random_seed
 from . import np_utils
 from .np_utils import normalize, to_categorical
 
-__all__ = ["to_categorical", "normalize", "np_utils"]
-
-try:  # the model core (backend.py) owns the global seed; re-export it when present
-    from ..backend import set_random_seed  # noqa: F401
-    __all__.append("set_random_seed")
-except (ImportError, AttributeError):  # backend not there (yet) or without it
-    pass
+__all__ = ["to_categorical", "normalize", "np_utils", "set_random_seed"]

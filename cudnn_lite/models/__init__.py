@@ -1,0 +1,10 @@
+"""Models: ``Sequential`` and ``load_model`` (Keras's ``keras.models``).
+
+The package follows Keras 3's split: ``sequential`` is the model (layers, build, weights,
+config, files), ``training`` its training loop (compile, fit, evaluate, predict, the
+single-batch calls), ``data`` the data adapters (arrays, generators, Sequences), ``summary``
+the summary table and ``progbar`` the progress output.
+"""
+from .sequential import Sequential, load_model
+
+__all__ = ["Sequential", "load_model"]

@@ -1,0 +1,435 @@
+"""The training loop of a model: compile, fit, evaluate, predict and the single-batch calls
+(Keras 3's Trainer, mixed into :class:`~cudnn_lite.models.Sequential`).
+
+Everything runs on the model's device. ``fit`` moves the training arrays there once, gathers
+each batch there into a reused buffer (:mod:`.data`), and accumulates the per-sample losses
+and metrics there (:class:`BatchTotals`, the one place that sums a batch's results); they are
+read back once per epoch (and at most ~10 times a second for the ``verbose=1`` bar).
+
+The trainer uses from the model: ``layers``, ``device``, ``output_shape``,
+``trainable_weights``, ``_buffers``, ``_ensure_built``, ``_forward`` and ``_backward``.
+"""
+from __future__ import annotations
+
+import numbers
+import sys
+import time
+
+import numpy as np
+
+from .. import backend, ops
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from ..callbacks import History
+from . import data
+from .progbar import Progbar, fmt_logs, fmt_step_time
+
+__all__ = ["Trainer", "BatchTotals"]
+
+
+class BatchTotals:
+    """Per-sample sums of the loss (with the L2 term) and of each metric over the batches seen,
+    kept on the device: ``add`` reads nothing back, ``logs``/``values`` do."""
+
+    def __init__(self, names, device):
+        self.names = names
+        self.sums = backend.xp(device).zeros(len(names), dtype=np.float64)
+        self.seen = 0
+
+    def add(self, step, n):
+        """Add one batch of ``n`` samples: ``step`` is Trainer._step's (per-sample loss, L2 term,
+        [per-sample metric values])."""
+        per, reg, metric_values = step
+        self.sums[0] += per.sum() + reg * n
+        for j, m in enumerate(metric_values):
+            self.sums[1 + j] += m.sum()
+        self.seen += n
+
+    def device_logs(self):
+        """{name: mean so far}, device scalars (for the batch callbacks: nothing is read back)."""
+        return {k: self.sums[i] / self.seen for i, k in enumerate(self.names)}
+
+    def values(self):
+        """The means so far as floats (read back from the device)."""
+        return [float(v) for v in backend.to_numpy(self.sums) / max(self.seen, 1)]
+
+    def logs(self):
+        return dict(zip(self.names, self.values()))
+
+
+class Trainer:
+    """compile / fit / evaluate / predict / train_on_batch / test_on_batch."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.loss = None
+        self.stop_training = False
+        self.history = None
+        self.epoch = 0  # epochs completed by fit (saved by save(); fit(initial_epoch=model.epoch) resumes)
+        self._compiled_metrics = []  # (display name, fn)
+        self._metric_specs = []
+
+    # ------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+        """Choose the optimizer (name or object), the loss (name or object) and the metrics."""
+        unknown = set(kwargs) - {"weighted_metrics", "run_eagerly", "steps_per_execution", "jit_compile"}
+        if unknown:
+            raise TypeError(f"compile: unexpected argument(s) {sorted(unknown)}")
+        if loss is None:
+            raise ValueError("compile: loss is required (e.g. loss='categorical_crossentropy')")
+        if loss_weights is not None:
+            raise ValueError("loss_weights: not supported (one output)")
+        self._loss_kind = _losses.get(loss)
+        self.loss = loss
+        self.optimizer = _optimizers.get(optimizer)
+        if isinstance(metrics, (str, dict)) or callable(metrics):
+            metrics = [metrics]
+        self._metric_specs = list(metrics or [])
+        self._compiled_metrics = [tuple(_metrics.get(m, loss)) for m in self._metric_specs]
+        self.metrics_names = ["loss"] + [name for name, _ in self._compiled_metrics]
+
+    def _compile_config(self):
+        return {"loss": _losses.serialize(self.loss),
+                "metrics": [m for m in self._metric_specs if isinstance(m, str)]}
+
+    def _require_compiled(self, what):
+        if self.optimizer is None:
+            raise RuntimeError(f"{what}: you must compile the model before training/testing "
+                               "(model.compile(optimizer, loss, metrics))")
+
+    def _names(self):
+        return ["loss"] + [name for name, _ in self._compiled_metrics]
+
+    # ------------------------------------------------------- one batch
+    def _fused(self):
+        """Softmax output + categorical cross-entropy: the loss gradient is taken w.r.t. the logits
+        (y - t) and enters the last layer through its backward_logits."""
+        last = self.layers[-1]
+        act = getattr(last, "activation", None)
+        return (self._loss_kind == "categorical_crossentropy" and act is not None
+                and act.name == "softmax" and len(last.output_shape) == 2 and hasattr(last, "backward_logits"))
+
+    def _reg_term(self):
+        """sum of l2 * sum(w^2) over the regularised weights, on the device (0.0 if none)."""
+        xp = backend.xp(self.device)
+        total = 0.0
+        for w in self.trainable_weights:
+            if w.l2:
+                flat = w.value.reshape(-1)
+                total = total + w.l2 * xp.dot(flat, flat)
+        return total
+
+    def _loss_values(self, y, t, training, fused=False):
+        """Per-sample losses (rows,) and, when training, the gradient w.r.t. the output (``fused``:
+        w.r.t. the softmax's input)."""
+        rows = y.shape[0]
+        y2, t2 = y.reshape(rows, -1), t.reshape(rows, -1)
+        per = ops.loss_forward(y2, t2, self._loss_kind, out=self._buffers.get("loss", (rows,), like=y2))
+        if not training:
+            return per, None
+        out = self._buffers.get("dloss", y2.shape, like=y2)
+        if fused:
+            g = ops.softmax_cross_entropy_backward(y2, t2, out=out)
+        else:
+            g = ops.loss_backward(y2, t2, self._loss_kind, out=out)
+        return per, g.reshape(y.shape)
+
+    def _step(self, xb, yb, training):
+        """One batch on the device. Returns (per-sample loss, reg term, [per-sample metric values])."""
+        y = self._forward(xb, training)
+        fused = training and self._fused()
+        per, g = self._loss_values(y, yb, training, fused)
+        reg = self._reg_term()
+        metric_values = [fn(yb, y) for _, fn in self._compiled_metrics]
+        if training:
+            self._backward(g, logits=fused)
+            params = self.trainable_weights
+            self.optimizer.apply([w.value for w in params], [w.grad for w in params], [w.l2 for w in params])
+        return per, reg, metric_values
+
+    # ------------------------------------------------------------- data
+    def _targets(self, y, n, name="y"):
+        """y as float32 with the model's output shape (a (n,) vector for one output column is reshaped)."""
+        y = data.host_float32(y, name)
+        out = tuple(self.output_shape[1:])
+        if y.ndim == 1 and out == (1,):
+            y = y.reshape(-1, 1)
+        if y.shape[0] != n:
+            raise ValueError(f"{name}: {y.shape[0]} samples, x has {n}")
+        if tuple(y.shape[1:]) != out:
+            hint = " (one-hot encode class labels with utils.to_categorical)" \
+                if self._loss_kind == "categorical_crossentropy" else ""
+            raise ValueError(f"{name}: shape {tuple(y.shape)} does not match the model's output "
+                             f"{self.output_shape}{hint}")
+        return y
+
+    def _to_dev(self, a):
+        return backend.to_device(a, self.device, np.float32)
+
+    def _unpack(self, item):
+        """A generator's or Sequence's (x, y) item, checked, on the model's device."""
+        if not isinstance(item, (tuple, list)) or len(item) < 2:
+            raise ValueError("a generator must yield (x_batch, y_batch) tuples")
+        x, y = item[0], item[1]
+        if self.device != "cpu" and backend.is_device_array(x):
+            # already on the model's device (an augmenting flow on the GPU): no host round trip
+            x = data.device_float32(backend.xp(self.device), x, "x batch")
+        else:
+            x = data.host_float32(x, "x batch")
+        self._ensure_built(x.shape)
+        return self._to_dev(x), self._to_dev(self._targets(y, x.shape[0], "y batch"))
+
+    def _validation_arrays(self, val, prefix="validation_data "):
+        if data.is_sequence(val) or (not isinstance(val, (tuple, list)) and data.is_iterator(val)):
+            if not data.is_sequence(val):
+                raise ValueError("validation_data: give (x_val, y_val) arrays or a Sequence")
+            return val
+        if not isinstance(val, (tuple, list)) or len(val) not in (2, 3):
+            raise ValueError("validation_data: expected (x_val, y_val)")
+        xv = data.check_finite(data.host_float32(val[0], prefix + "x"), prefix + "x")
+        self._ensure_built(xv.shape)
+        yv = data.check_finite(self._targets(val[1], xv.shape[0], prefix + "y"), prefix + "y")
+        return self._to_dev(xv), self._to_dev(yv)
+
+    # --------------------------------------------------------------- fit
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1, max_queue_size=10, workers=1, use_multiprocessing=False):
+        """Train; returns a callbacks.History whose .history has 'loss', metrics, 'val_*' per epoch.
+
+        Training data holding NaN or Inf is rejected (ValueError naming x or y). A
+        KeyboardInterrupt (Ctrl-C, or raised by a callback) ends training early: unlike Keras,
+        which re-raises, fit prints a message and returns the History of the completed epochs;
+        the model stays usable and ``fit(..., initial_epoch=model.epoch)`` continues (see
+        SECURITY.md). ``model.epoch`` counts completed epochs and is saved by ``model.save``.
+        """
+        self._require_compiled("fit")
+        if class_weight is not None or sample_weight is not None:
+            raise ValueError("class_weight / sample_weight: not supported")
+        verbose = 1 if verbose == "auto" else verbose
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {verbose!r}")
+        batch_size = 32 if batch_size is None else batch_size
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+            raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+        for name, v in (("epochs", epochs), ("initial_epoch", initial_epoch)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                raise ValueError(f"{name}: expected a non-negative int, got {v!r}")
+        if not 0.0 <= float(validation_split) < 1.0:
+            raise ValueError(f"validation_split: expected a float in [0, 1), got {validation_split!r}")
+        rng = backend.rng()
+
+        data.check_data_arg(x, "x")
+        if data.is_array(x):
+            if y is None:
+                raise ValueError("fit: y is required when x is an array")
+            x = data.check_finite(data.host_float32(x, "x"), "x")
+            n = x.shape[0]
+            if n == 0:
+                raise ValueError("fit: x is empty")
+            self._ensure_built(x.shape)
+            y = data.check_finite(self._targets(y, n), "y")
+            if validation_split and validation_data is None:
+                split = int(n * (1.0 - validation_split))
+                if split == 0 or split == n:
+                    raise ValueError(f"validation_split={validation_split} leaves no training or validation samples")
+                validation_data = (x[split:], y[split:])
+                x, y, n = x[:split], y[:split], split
+            x_dev, y_dev = self._to_dev(x), self._to_dev(y)
+            steps = -(-n // batch_size)
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
+            batches = lambda: data.array_batches(x_dev, y_dev, batch_size, shuffle, rng,  # noqa: E731
+                                                 self._buffers)
+        else:
+            if y is not None:
+                raise ValueError("fit: do not give y with a generator (it yields (x, y))")
+            if validation_split:
+                raise ValueError("validation_split: not supported with a generator; use validation_data")
+            if steps_per_epoch is None:
+                if not data.is_sequence(x):
+                    raise ValueError("steps_per_epoch: required when x is an iterator or generator")
+                steps = len(x)
+            else:
+                steps = int(steps_per_epoch)
+            if steps <= 0:
+                raise ValueError(f"steps_per_epoch: expected a positive number of steps, got {steps}")
+            gen = x
+            batches = lambda: data.generator_batches(gen, steps, shuffle, rng, self._unpack)  # noqa: E731
+
+        val = self._validation_arrays(validation_data) if validation_data is not None else None
+
+        history = History()
+        callbacks = [history] + list(callbacks or [])  # first: records every completed epoch even if a
+        # later callback raises (a KeyboardInterrupt in a checkpoint returns the History so far)
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps}
+        for cb in callbacks:
+            cb.set_model(self)
+            cb.set_params(params)
+        self.stop_training = False
+        self.history = history
+        for cb in callbacks:
+            cb.on_train_begin({})
+        batch_hooks = len(callbacks) > 1
+        try:
+            self._fit_epochs(callbacks, batch_hooks, batches, steps, val, batch_size,
+                             validation_batch_size, initial_epoch, epochs, verbose)
+        except KeyboardInterrupt:
+            # Deliberately unlike Keras (which re-raises): the History so far is returned and the
+            # model keeps the weights of its last completed optimizer step (kernels run with the
+            # GIL released, so an interrupt never lands inside one).
+            print(f"\nfit: interrupted (KeyboardInterrupt) after {self.epoch} completed epoch(s); "
+                  "returning the History so far. The model is usable; resume with "
+                  f"fit(..., initial_epoch={self.epoch}).", file=sys.stderr)
+            sys.stderr.flush()
+            self.stop_training = True
+        for cb in callbacks:
+            cb.on_train_end({})
+        return history
+
+    def _fit_epochs(self, callbacks, batch_hooks, batches, steps, val, batch_size,
+                    validation_batch_size, initial_epoch, epochs, verbose):
+        names = self._names()
+        for epoch in range(initial_epoch, epochs):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+                sys.stdout.flush()
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, {})
+            bar = Progbar(steps) if verbose == 1 else None
+            t0 = time.time()
+            totals = BatchTotals(names, self.device)
+            done = 0
+            for step, (xb, yb) in enumerate(batches()):
+                if step >= steps:
+                    break
+                if batch_hooks:
+                    for cb in callbacks:
+                        cb.on_train_batch_begin(step, {})
+                totals.add(self._step(xb, yb, training=True), int(xb.shape[0]))
+                done = step + 1
+                if batch_hooks:
+                    logs = totals.device_logs()
+                    for cb in callbacks:
+                        cb.on_train_batch_end(step, logs)
+                    if self.stop_training:  # e.g. TerminateOnNaN: stop after this batch (Keras 3)
+                        break
+                if bar is not None and done < steps and bar.due():
+                    bar.update(done, totals.logs())
+            logs = totals.logs()
+            if val is not None:
+                vals = self._evaluate(val, batch_size if validation_batch_size is None else validation_batch_size)
+                logs.update({f"val_{k}": v for k, v in zip(names, vals)})
+            elapsed = time.time() - t0
+            if bar is not None:
+                bar.update(done, logs, final=True)
+            self.epoch = epoch + 1  # completed epochs: saved with the model, for initial_epoch on resume
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if verbose == 2:
+                print(f"{done}/{steps} - {elapsed:.0f}s{fmt_logs(logs)} - {elapsed:.0f}s/epoch - "
+                      f"{fmt_step_time(elapsed / max(done, 1))}")
+                sys.stdout.flush()
+            if self.stop_training:
+                break
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
+                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Keras 2's spelling of fit(generator, ...)."""
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        class_weight=class_weight, shuffle=shuffle, initial_epoch=initial_epoch)
+
+    # ----------------------------------------------------------- evaluate
+    def _evaluate(self, val, batch_size, bar=None):
+        """Mean loss (with the L2 term) and metrics over device arrays or a Sequence (inference mode)."""
+        totals = BatchTotals(self._names(), self.device)
+        for step, (xb, yb) in enumerate(data.evaluation_batches(val, batch_size, self._unpack)):
+            totals.add(self._step(xb, yb, training=False), int(xb.shape[0]))
+            if bar is not None and bar.due():
+                bar.update(step + 1, totals.logs())
+        if totals.seen == 0:
+            raise ValueError("evaluate: no samples")
+        values = totals.values()
+        if bar is not None:
+            bar.update(bar.target, dict(zip(totals.names, values)), final=True)
+        return values
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """Loss (with the L2 terms) and metrics in inference mode: a float, or [loss, metrics...]."""
+        self._require_compiled("evaluate")
+        verbose = 1 if verbose == "auto" else verbose
+        batch_size = 32 if batch_size is None else data.positive_int(batch_size, "batch_size")
+        data.check_data_arg(x, "x")
+        if data.is_array(x):
+            val = self._validation_arrays((x, y), prefix="")
+            total = -(-val[0].shape[0] // batch_size)
+        else:
+            val = self._validation_arrays(x)
+            total = len(val)
+        bar = Progbar(total) if verbose == 1 else None
+        values = self._evaluate(val, batch_size, bar)
+        if return_dict:
+            return dict(zip(self._names(), values))
+        return values[0] if len(values) == 1 else values
+
+    # ------------------------------------------------------------ predict
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+        """Outputs for x (inference mode) as a NumPy array."""
+        batch_size = 32 if batch_size is None else data.positive_int(batch_size, "batch_size")
+        data.check_data_arg(x, "x")
+        if data.is_sequence(x):
+            outs = [self.predict(self._unpack_x(x[i]), batch_size) for i in range(len(x))]
+            return np.concatenate(outs, axis=0)
+        x = data.host_float32(x, "x")
+        self._ensure_built(x.shape)
+        x_dev = self._to_dev(x)
+        n = x.shape[0]
+        xp = backend.xp(self.device)
+        result = xp.empty((n,) + tuple(self.output_shape[1:]), dtype=np.float32)
+        bar = Progbar(-(-n // batch_size)) if verbose == 1 else None
+        for step, i in enumerate(range(0, n, batch_size)):
+            result[i:i + batch_size] = self._forward(x_dev[i:i + batch_size], False)
+            if bar is not None and bar.due():
+                bar.update(step + 1)
+        if bar is not None:
+            bar.update(bar.target, final=True)
+        return backend.to_numpy(result)
+
+    @staticmethod
+    def _unpack_x(item):
+        return item[0] if isinstance(item, (tuple, list)) else item
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=max(len(x), 1))
+
+    def __call__(self, x, training=False):
+        return self.predict(x)
+
+    # ----------------------------------------------------- single batches
+    def _batch(self, x, y, training):
+        self._require_compiled("train_on_batch" if training else "test_on_batch")
+        data.check_data_arg(x, "x")
+        x = data.check_finite(data.host_float32(x, "x"), "x")
+        if x.shape[0] == 0:
+            raise ValueError("x: an empty batch")
+        self._ensure_built(x.shape)
+        y = data.check_finite(self._targets(y, x.shape[0]), "y")
+        totals = BatchTotals(self._names(), self.device)
+        totals.add(self._step(self._to_dev(x), self._to_dev(y), training), x.shape[0])
+        values = totals.values()
+        return values[0] if len(values) == 1 else values
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
+        """One optimizer step on (x, y); returns the batch loss (then the metrics), computed before the step."""
+        out = self._batch(x, y, True)
+        return dict(zip(self._names(), out if isinstance(out, list) else [out])) if return_dict else out
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        out = self._batch(x, y, False)
+        return dict(zip(self._names(), out if isinstance(out, list) else [out])) if return_dict else out
