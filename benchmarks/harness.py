@@ -350,7 +350,7 @@ class DeviceTimer:
 
     def __init__(self, kind: str = "auto", torch=None, flush: Optional[Callable[[], object]] = None):
         self.torch = torch
-        self.cupy = import_cupy() if kind in ("auto", "cupy") else None
+        self.cupy = import_cupy() if kind != "host" else None  # sync() waits for CuPy's work too
         if kind == "auto":
             gpu_torch = torch is not None and torch.cuda.is_available()
             kind = "cupy" if self.cupy is not None else "torch" if gpu_torch else "host"
