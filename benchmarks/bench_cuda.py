@@ -15,7 +15,7 @@ fastest algorithm during the warm-up: the yardstick at its best). Every case is 
 cudnn_lite GPU result against the cudnn_lite CPU path (NumPy arrays, same inputs) and against the
 yardstick's result; the max abs error and max abs error / max |CPU| are recorded (bit-identity for
 dropout and max-pool). Then each implementation is timed with CUDA events around ONE call after 3
-warm-up calls, the L2 cache flushed (a 256 MiB memset) before each repeat, median of 10..100
+warm-up calls (harness.DeviceTimer: CuPy's events for ours, PyTorch's for its yardsticks), the L2 cache flushed (a 256 MiB memset) before each repeat, median of 10..100
 repeats (~0.1 s per implementation). Ratio = cudnn_lite time / yardstick time (< 1: cudnn_lite faster).
 Memory-bound ops also report % of the measured device bandwidth: the minimal DRAM traffic of the op
 (each input read once, each output written once) / time / bandwidth, the bandwidth being the best of a
@@ -31,8 +31,11 @@ pre-padded input on the PyTorch side (Keras pads only bottom/right). SGEMM and d
 max_pool2d_with_indices(+_backward); batch norm = F.batch_norm / aten.native_batch_norm_backward; dropout =
 aten.native_dropout(+_backward); relu = torch.relu / aten.threshold_backward; softmax + CE = F.cross_entropy
 forward + autograd backward; Adam = torch.optim.Adam(fused=True) over all the network's weights.
-Outputs: DIR/bench_cuda.json and bench_cuda.md (card, driver, CUDA, cuDNN, commit, date), or
-bench_train.json/.md with --train-only; the commit comes from git or $CUDNN_LITE_COMMIT.
+Outputs: DIR/bench_cuda.json and bench_cuda.md (the harness's machine record with the card, driver,
+CUDA, cuDNN, commit, date), or bench_train.json/.md with --train-only; the commit comes from git or
+$CUDNN_LITE_COMMIT. Written by harness.write_result (atomically), every 10 cases and at the end.
+Beside this file: cuda_context.py (Ctx, err, bitwise, bandwidth), cuda_report.py (targets, tables),
+cuda_training.py (--train-only).
 """
 from __future__ import annotations
 
@@ -42,13 +45,9 @@ os.environ.setdefault("NVIDIA_TF32_OVERRIDE", "0")  # before CuPy / PyTorch load
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
-import datetime  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from typing import Callable, Dict, List, Optional  # noqa: E402
@@ -61,12 +60,15 @@ REPO = os.path.dirname(HERE)
 # ------------------------------------------------------------------ shapes
 # the textbook's networks (benchmarks/layer_shapes.py, shared with bench_ops.py)
 sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from cuda_context import Ctx, bitwise, err, machine, measure_bandwidth  # noqa: E402
+from cuda_report import _line, ops_markdown, targets  # noqa: E402
+from cuda_training import run_training  # noqa: E402
 from layer_shapes import (BN_LAYERS, CONV_LAYERS, DENSE_LAYERS, DROPOUT_LAYERS,  # noqa: E402
                           PARAM_SHAPES, POOL_LAYERS)
 
 ACT_LAYERS = [("mnist_cnn conv1 out", (28, 28, 32)), ("cifar10_improved conv2 out", (32, 32, 32)),
               ("cifar10_improved conv4 out", (16, 16, 64))]
-MEMORY_GROUPS = ("pool", "activation", "softmax", "batchnorm", "dropout", "optimizer")
 
 
 @dataclasses.dataclass
@@ -84,107 +86,6 @@ class Case:
     @property
     def name(self):
         return f"{self.op} {self.layer} b{self.batch}"
-
-
-# ------------------------------------------------------------------ context
-
-class Ctx:
-    """Array modules, timers and the L2 flush; a NumPy/CPU-torch stand-in with emulate=True."""
-
-    def __init__(self, emulate: bool, flush: bool):
-        import torch
-        from cudnn_lite import ops
-        self.emulate, self.torch, self.ops = emulate, torch, ops
-        self.F = torch.nn.functional
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.benchmark = True
-        if emulate:
-            self.xp, self.tdev = np, "cpu"
-            self.asnumpy = np.asarray
-            self.flush_buf = None
-        else:
-            import cupy
-            self.xp, self.tdev = cupy, "cuda"
-            self.asnumpy = cupy.asnumpy
-            self.flush_buf = cupy.empty(256 * 2**20 // 4, dtype=cupy.float32) if flush else None
-        self.rng = np.random.default_rng(0)
-        self.bandwidth = None
-
-    # data
-    def rand(self, *shape, scale=1.0):
-        return self.xp.asarray((self.rng.standard_normal(shape) * scale).astype(np.float32))
-
-    def t(self, a):
-        """A CuPy (or NumPy) array as a torch tensor sharing its memory (DLPack)."""
-        return self.torch.from_dlpack(a) if not self.emulate else self.torch.from_numpy(np.ascontiguousarray(a))
-
-    def t_nchw(self, a):
-        """NHWC array -> NCHW-shaped torch tensor with channels_last strides (no copy)."""
-        return self.t(a).permute(0, 3, 1, 2)
-
-    def sync(self):
-        if not self.emulate:
-            self.xp.cuda.Device().synchronize()
-            self.torch.cuda.synchronize()
-
-    # timing
-    def _events(self, kind):
-        if self.emulate:
-            class E:
-                def record(self):
-                    self.t = time.perf_counter()
-
-                def synchronize(self):
-                    pass
-            return E(), E(), lambda s, e: e.t - s.t
-        if kind == "torch":
-            s, e = self.torch.cuda.Event(enable_timing=True), self.torch.cuda.Event(enable_timing=True)
-            return s, e, lambda s, e: s.elapsed_time(e) * 1e-3
-        s, e = self.xp.cuda.Event(), self.xp.cuda.Event()
-        return s, e, lambda s, e: self.xp.cuda.get_elapsed_time(s, e) * 1e-3
-
-    def time(self, fn, kind, target_s=0.1, min_rep=10, max_rep=100):
-        for _ in range(3):
-            fn()
-        self.sync()
-        t0 = time.perf_counter()
-        fn()
-        self.sync()
-        est = time.perf_counter() - t0
-        repeats = int(min(max(target_s / max(est, 1e-6), min_rep), max_rep))
-        start, end, elapsed = self._events(kind)
-        times = []
-        for _ in range(repeats):
-            if self.flush_buf is not None:
-                self.flush_buf.fill(0)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(elapsed(start, end))
-        return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}
-
-
-def err(got, want):
-    """max |got - want| and that over max |want| (NaN-aware: a NaN mismatch gives inf)."""
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    if got.shape != want.shape:
-        return {"max_abs": float("inf"), "rel": float("inf"), "note": f"shape {got.shape} != {want.shape}"}
-    if not np.array_equal(np.isnan(got), np.isnan(want)):
-        return {"max_abs": float("inf"), "rel": float("inf"), "note": "NaN pattern differs"}
-    ok = ~np.isnan(want)
-    d = float(np.max(np.abs(got[ok] - want[ok]))) if ok.any() else 0.0
-    scale = float(np.max(np.abs(want[ok]))) if ok.any() else 0.0
-    return {"max_abs": d, "rel": d / scale if scale else d}
-
-
-def bitwise(got, want):
-    got, want = np.ascontiguousarray(got, np.float32), np.ascontiguousarray(want, np.float32)
-    same = got.shape == want.shape and np.array_equal(got.view(np.uint32), want.view(np.uint32))
-    e = err(got, want)
-    e["bit_identical"] = bool(same)
-    return e
 
 
 # ------------------------------------------------------------------ cases
@@ -619,68 +520,6 @@ def plan(batches: List[int], quick: bool) -> List[Case]:
     return cases
 
 
-# ------------------------------------------------------------------ machine
-
-def _run(*cmd):
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-        return out.stdout.strip() if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def machine(ctx) -> dict:
-    info = {"date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "host": platform.node(), "python": platform.python_version(),
-            "commit": _run("git", "-C", REPO, "rev-parse", "HEAD") or os.environ.get("CUDNN_LITE_COMMIT"),
-            "tf32": {"NVIDIA_TF32_OVERRIDE": os.environ.get("NVIDIA_TF32_OVERRIDE"),
-                     "cudnn.allow_tf32": ctx.torch.backends.cudnn.allow_tf32,
-                     "cuda.matmul.allow_tf32": ctx.torch.backends.cuda.matmul.allow_tf32},
-            "torch": ctx.torch.__version__, "torch_cuda": ctx.torch.version.cuda,
-            "cudnn": ctx.torch.backends.cudnn.version() if not ctx.emulate else None,
-            "emulated_on_cpu": ctx.emulate}
-    import cudnn_lite
-    info["cudnn_lite_build"] = {k: str(v) for k, v in cudnn_lite.build_info().items()}
-    if not ctx.emulate:
-        cp = ctx.xp
-        props = cp.cuda.runtime.getDeviceProperties(0)
-        name = props["name"]
-        info.update({"gpu": name.decode() if isinstance(name, bytes) else str(name),
-                     "sm": f"{props['major']}{props['minor']}", "sms": props["multiProcessorCount"],
-                     "gpu_memory_gib": round(props["totalGlobalMem"] / 2**30, 1),
-                     "cuda_driver_api": cp.cuda.runtime.driverGetVersion(),
-                     "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(), "cupy": cp.__version__})
-        info["nvidia_smi"] = _run("nvidia-smi", "--query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem,"
-                                  "power.limit", "--format=csv,noheader")
-    else:
-        info["gpu"] = "none (emulated on the CPU)"
-    return info
-
-
-def measure_bandwidth(ctx) -> dict:
-    """Best of a 1 GiB device-to-device memcpy and a CuPy copy kernel, bytes read + written per second."""
-    if ctx.emulate:
-        return {"bytes_per_s": 10e9, "note": "emulated"}
-    cp = ctx.xp
-    n = 2**28  # floats: 1 GiB
-    src, dst = cp.ones(n, dtype=cp.float32), cp.empty(n, dtype=cp.float32)
-    nbytes = 4 * n
-
-    def memcpy():
-        cp.cuda.runtime.memcpyAsync(dst.data.ptr, src.data.ptr, nbytes, cp.cuda.runtime.memcpyDeviceToDevice,
-                                    cp.cuda.get_current_stream().ptr)
-
-    def kernel():
-        cp.copyto(dst, src)
-    r1 = ctx.time(memcpy, "cupy", target_s=0.2, min_rep=10, max_rep=30)
-    r2 = ctx.time(kernel, "cupy", target_s=0.2, min_rep=10, max_rep=30)
-    bw = max(2 * nbytes / r1["median_s"], 2 * nbytes / r2["median_s"])
-    del src, dst
-    cp.get_default_memory_pool().free_all_blocks()
-    return {"bytes_per_s": bw, "memcpy_GBps": 2 * nbytes / r1["median_s"] / 1e9,
-            "copy_kernel_GBps": 2 * nbytes / r2["median_s"] / 1e9}
-
-
 # ------------------------------------------------------------------ run ops
 
 def run_ops(args, ctx, cases, out_dir):
@@ -720,248 +559,14 @@ def run_ops(args, ctx, cases, out_dir):
         record["results"].append(row)
         print(_line(row), flush=True)
         if i % 10 == 9 or i == len(cases) - 1:
-            _write(out_dir, "bench_cuda", record, ops_markdown(record))
+            harness.write_result(out_dir, "bench_cuda", record, ops_markdown(record))
         if not ctx.emulate:
             ctx.xp.get_default_memory_pool().free_all_blocks()
             ctx.torch.cuda.empty_cache()
     record["targets"] = targets(record)
     record["elapsed_s"] = time.perf_counter() - t_start
-    _write(out_dir, "bench_cuda", record, ops_markdown(record))
+    harness.write_result(out_dir, "bench_cuda", record, ops_markdown(record))
     return record
-
-
-def _fmt_us(s):
-    return "-" if s is None else f"{s * 1e6:.1f}"
-
-
-def _line(row):
-    if "failed" in row:
-        return f"FAILED {row['op']} {row['layer']} b{row['batch']}: {row['failed']}"
-    e = row.get("error", {}).get("cpu", {})
-    yt = row.get("yardstick_time")
-    return (f"{row['op']:<28} {row['layer']:<28} b{row['batch']:<4} ours {_fmt_us(row['ours']['median_s'])} us  "
-            f"{row['yardstick']} {_fmt_us(yt['median_s'] if yt else None)} us  ratio {row.get('ratio', float('nan')):.2f}"
-            f"  err vs CPU {e.get('rel', float('nan')):.2g}"
-            + (f"  bw {row['ours_bw_pct']:.0f}%" if "ours_bw_pct" in row else ""))
-
-
-def _geomean(xs):
-    xs = [x for x in xs if x and x > 0 and math.isfinite(x)]
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
-
-
-def _bad_error(row):
-    """True when the GPU result disagrees with the CPU path beyond float32 reduction noise (or bitwise)."""
-    e = row.get("error", {}).get("cpu", {})
-    if "bit_identical" in e:
-        return not e["bit_identical"]
-    return not (e.get("rel", float("inf")) <= 1e-3)
-
-
-def targets(record) -> dict:
-    rows = [r for r in record["results"] if "failed" not in r]
-    out = {}
-
-    def ratios(group):
-        return [r["ratio"] for r in rows if r["group"] == group and "ratio" in r]
-    sg = [r for r in rows if r["group"] == "sgemm" and r["shape"].endswith("NN") and "ratio" in r]
-    if sg:
-        pct = 100.0 / sg[0]["ratio"]
-        out["sgemm_4096_pct_of_cublas"] = {"value": pct, "target": ">= 90", "met": pct >= 90}
-    d = ratios("dense")
-    if d:
-        out["dense_worst_ratio_vs_cublas"] = {"value": max(d), "target": "<= 1.25", "met": max(d) <= 1.25}
-    fw = ratios("conv_fwd")
-    if fw:
-        g = _geomean(fw)
-        out["conv_fwd_geomean_vs_cudnn"] = {"value": g, "target": "<= 1.0", "met": g <= 1.0}
-        out["conv_fwd_worst_vs_cudnn"] = {"value": max(fw), "target": "<= 1.5", "met": max(fw) <= 1.5}
-    for grp in ("conv_bwd_data", "conv_bwd_filter"):
-        r = ratios(grp)
-        if r:
-            g = _geomean(r)
-            out[f"{grp}_geomean_vs_cudnn"] = {"value": g, "target": "<= 1.25", "met": g <= 1.25}
-    mem = [r for r in rows if r["group"] in MEMORY_GROUPS and "ours_bw_pct" in r]
-    if mem:
-        below = [f"{r['op']} {r['layer']} b{r['batch']} ({r['ours_bw_pct']:.0f}%)" for r in mem if r["ours_bw_pct"] < 70]
-        out["memory_bound_min_pct_of_bandwidth"] = {"value": min(r["ours_bw_pct"] for r in mem), "target": ">= 70",
-                                                    "met": not below, "below": below}
-    bad = [f"{r['op']} {r['layer']} b{r['batch']}" for r in rows if _bad_error(r)]
-    out["validation_vs_cpu"] = {"value": len(bad), "target": "0 mismatches", "met": not bad, "bad": bad}
-    failed = [f"{r['op']} {r['layer']} b{r['batch']}: {r['failed']}" for r in record["results"] if "failed" in r]
-    out["cases_failed"] = {"value": len(failed), "target": "0", "met": not failed, "failed": failed}
-    return out
-
-
-def _header(m):
-    return (f"- card: {m.get('gpu')} (sm_{m.get('sm')}, {m.get('sms')} SMs, {m.get('gpu_memory_gib')} GiB); "
-            f"nvidia-smi: {m.get('nvidia_smi')}\n"
-            f"- CUDA driver API {m.get('cuda_driver_api')}, runtime {m.get('cuda_runtime')}, CuPy {m.get('cupy')}, "
-            f"PyTorch {m.get('torch')} (CUDA {m.get('torch_cuda')}, cuDNN {m.get('cudnn')})\n"
-            f"- commit {m.get('commit')}, {m.get('date_utc')}, TF32 {m.get('tf32')}\n")
-
-
-def ops_markdown(record) -> str:
-    m = record["machine"]
-    bw = record.get("bandwidth") or {}
-    lines = ["# cudnn_lite CUDA ops vs cuDNN (PyTorch) / cuBLAS (CuPy)", "", _header(m),
-             f"- measured device bandwidth: {bw.get('bytes_per_s', 0) / 1e9:.0f} GB/s "
-             f"(memcpy {bw.get('memcpy_GBps', 0):.0f}, copy kernel {bw.get('copy_kernel_GBps', 0):.0f})", "",
-             "Times: median of one-call CUDA-event timings, L2 flushed; ratio = ours / yardstick (< 1: ours faster);"
-             " err = max |GPU - CPU path| / max |CPU| (bit = bit-identical).", ""]
-    if record.get("targets"):
-        lines += ["## Targets", "", "| target | value | goal | met |", "|---|---|---|---|"]
-        for k, t in record["targets"].items():
-            v = t["value"]
-            lines.append(f"| {k} | {v:.3g} | {t['target']} | {'yes' if t['met'] else '**NO**'} |"
-                         if isinstance(v, float) else f"| {k} | {v} | {t['target']} | {'yes' if t['met'] else '**NO**'} |")
-            for extra in ("below", "bad", "failed"):
-                if t.get(extra):
-                    lines.append(f"|  {extra}: {'; '.join(t[extra][:20])} | | | |")
-        lines.append("")
-    lines += ["## All cases", "",
-              "| group | op | layer | batch | shape | ours us | yardstick us | ratio | TFLOP/s | ours %BW | yard %BW "
-              "| err vs CPU | err vs yardstick |", "|" + "---|" * 13]
-    for r in record["results"]:
-        if "failed" in r:
-            lines.append(f"| {r['group']} | {r['op']} | {r['layer']} | {r['batch']} | {r['shape']} | FAILED: "
-                         f"{r['failed'][:120]} | | | | | | | |")
-            continue
-        e = r.get("error", {})
-        ec = e.get("cpu", {})
-        ecs = "bit" if ec.get("bit_identical") else f"{ec.get('rel', float('nan')):.1e}"
-        if "bit_identical" in ec and not ec["bit_identical"]:
-            ecs = f"**NOT bit-identical** ({ec.get('max_abs', 0):.1e})"
-        elif _bad_error(r):
-            ecs = f"**{ecs}**"
-        ey = e.get("yardstick", {})
-        yt = r.get("yardstick_time")
-        lines.append(f"| {r['group']} | {r['op']} | {r['layer']} | {r['batch']} | {r['shape']} | "
-                     f"{_fmt_us(r['ours']['median_s'])} | {_fmt_us(yt['median_s'] if yt else None)} | "
-                     f"{r.get('ratio', float('nan')):.2f} | {r.get('ours_tflops', float('nan')):.2f} | "
-                     f"{r.get('ours_bw_pct', float('nan')):.0f} | {r.get('yard_bw_pct', float('nan')):.0f} | {ecs} | "
-                     f"{ey.get('rel', float('nan')):.1e} |")
-    if record.get("skipped"):
-        lines += ["", f"Skipped (time budget): {len(record['skipped'])} cases: " + "; ".join(record["skipped"])]
-    return "\n".join(lines) + "\n"
-
-
-def _write(out_dir, stem, record, markdown):
-    os.makedirs(out_dir, exist_ok=True)
-    for ext, text in (("json", json.dumps(record, indent=1, default=str)), ("md", markdown)):
-        path = os.path.join(out_dir, f"{stem}.{ext}")
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)
-
-
-# ------------------------------------------------------------------ training
-
-def _load_data(name, n_synthetic, ctx):
-    data_dir = os.environ.get("CUDNN_LITE_DATA")
-    if data_dir:
-        try:
-            from cudnn_lite import zoo
-            (x, y), _, _ = zoo.load_dataset(name, data_dir)
-            return np.ascontiguousarray(x, np.float32), np.ascontiguousarray(y, np.float32), f"real ({data_dir})"
-        except Exception as exc:  # missing or unreadable: fall back to synthetic data
-            print(f"{name}: no real data ({type(exc).__name__}: {exc}); using synthetic data", flush=True)
-    shape = (28, 28, 1) if name.startswith("mnist") else (32, 32, 3)
-    x = ctx.rng.random((n_synthetic,) + shape, dtype=np.float32)
-    y = np.eye(10, dtype=np.float32)[ctx.rng.integers(0, 10, n_synthetic)]
-    return x, y, "synthetic (random images, random labels: timing only)"
-
-
-def train_epoch(ctx, name, batch, n_synthetic):
-    """One epoch of zoo model `name`: cudnn_lite (layer API, device 'cuda') vs PyTorch eager + cuDNN."""
-    import torch_models
-    from cudnn_lite import backend, zoo
-    torch, xp = ctx.torch, ctx.xp
-    x, y, source = _load_data(name, n_synthetic, ctx)
-    n = x.shape[0]
-    x_dev, y_dev = xp.asarray(x), xp.asarray(y)  # the data set lives on the GPU for both
-    steps = -(-n // batch)
-    warm = batch * 8 + (n % batch or batch)       # covers the full and the last partial batch size
-    res = {"model": name, "batch": batch, "samples": n, "steps": steps, "data": source}
-
-    previous = backend._device
-    backend.set_device("cpu" if ctx.emulate else "cuda")
-    try:
-        model = zoo.build(name, seed=0)
-        model.fit(x_dev[:warm], y_dev[:warm], batch_size=batch, epochs=1, verbose=0)
-        ctx.sync()
-        t0 = time.perf_counter()
-        hist = model.fit(x_dev, y_dev, batch_size=batch, epochs=1, verbose=0)
-        ctx.sync()
-        res["ours_epoch_s"] = time.perf_counter() - t0
-        res["ours_loss"] = float(hist.history["loss"][-1])
-        on_gpu = all(not isinstance(w.value, np.ndarray) for w in model.weights)
-        res["ours_weights_on_device"] = bool(on_gpu) if not ctx.emulate else None
-    finally:
-        backend._device = previous
-
-    with torch.device(ctx.tdev):
-        net = torch_models.build(name, torch, channels_last=True, seed=0)
-    tx = ctx.t(x_dev)                                         # NHWC
-    labels = torch.as_tensor(np.argmax(y, axis=1), device=ctx.tdev)
-
-    def torch_epoch(count):
-        perm = torch.randperm(n, device=ctx.tdev)
-        total = torch.zeros((), device=ctx.tdev)
-        for i in range(0, count, batch):
-            idx = perm[i:min(i + batch, count)]
-            xb = tx.index_select(0, idx)
-            xb = xb.permute(0, 3, 1, 2) if xb.dim() == 4 else xb
-            loss = torch_models.train_step(torch, net, xb, labels.index_select(0, idx))
-            total += loss.detach() * idx.numel()
-        return float(total) / count  # one read-back per epoch, as cudnn_lite
-
-    torch_epoch(batch * 8)
-    torch_epoch(n % batch or batch)
-    ctx.sync()
-    t0 = time.perf_counter()
-    res["torch_loss"] = torch_epoch(n)
-    ctx.sync()
-    res["torch_epoch_s"] = time.perf_counter() - t0
-    res["torch_optimizer"] = net.optimizer_text
-    res["ratio"] = res["ours_epoch_s"] / res["torch_epoch_s"]
-    return res
-
-
-def run_training(args, ctx, out_dir):
-    t_start = time.perf_counter()
-    sys.path.insert(0, HERE)
-    record = {"machine": machine(ctx), "results": [], "failed": []}
-    for name, batch in (("mnist_cnn", 128), ("cifar10_improved", 128)):
-        if time.perf_counter() - t_start > args.time_budget:
-            record["failed"].append(f"{name}: skipped (time budget)")
-            continue
-        try:
-            r = train_epoch(ctx, name, batch, 2048 if args.quick else (60000 if name.startswith("mnist") else 45000))
-            record["results"].append(r)
-            print(f"{name} b{batch}: ours {r['ours_epoch_s']:.2f} s/epoch (loss {r['ours_loss']:.4f}), PyTorch "
-                  f"{r['torch_epoch_s']:.2f} s/epoch (loss {r['torch_loss']:.4f}), ratio {r['ratio']:.2f}", flush=True)
-        except Exception as exc:
-            record["failed"].append(f"{name}: {type(exc).__name__}: {exc}")
-            print(f"FAILED {name}: {type(exc).__name__}: {exc}", flush=True)
-        _write(out_dir, "bench_train", record, train_markdown(record))
-    return record
-
-
-def train_markdown(record):
-    lines = ["# One training epoch: cudnn_lite (layer API on the GPU) vs PyTorch eager + cuDNN", "",
-             _header(record["machine"]),
-             "Same batch, data set resident on the GPU for both, shuffled each epoch, losses read back once per "
-             "epoch; warm-up epochs on a subset first (CuPy kernel compilation, cuDNN autotuning).", "",
-             "| model | batch | samples | data | ours s/epoch | PyTorch s/epoch | ratio | ours loss | PyTorch loss "
-             "| weights on GPU |", "|" + "---|" * 10]
-    for r in record["results"]:
-        lines.append(f"| {r['model']} | {r['batch']} | {r['samples']} | {r['data']} | {r['ours_epoch_s']:.2f} | "
-                     f"{r['torch_epoch_s']:.2f} | {r['ratio']:.2f} | {r['ours_loss']:.4f} | {r['torch_loss']:.4f} | "
-                     f"{r['ours_weights_on_device']} |")
-    for f in record["failed"]:
-        lines.append(f"\nFAILED / skipped: {f}")
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ main

@@ -4,7 +4,11 @@
     bench = Bench("ops", args)                    # pins threads, records the machine
     stats = bench.compare({"cudnn_lite": f, "torch": g})   # interleaved timing
     bench.add_row({...})                          # one result row (plain JSON values)
-    bench.write(markdown_table)                   # results/<name>-<date>.{json,md} + -latest
+    bench.write(markdown_table)                   # results/<name>-latest.{json,md} (+ runs/ copy)
+
+GPU scripts time with CUDA events instead (``DeviceTimer``: CuPy's events when
+CuPy is importable, PyTorch's or the host clock otherwise), record the card
+with ``machine_record(..., gpu=True)`` and write with ``write_result``.
 
 Timing rules (the same for every implementation under comparison):
 
@@ -162,6 +166,9 @@ def _git() -> dict:
             return None
     commit = run("rev-parse", "HEAD")
     status = run("status", "--porcelain", "--untracked-files=no")
+    if commit is None and os.environ.get("CUDNN_LITE_COMMIT"):  # a copy of the tree without .git
+        return {"commit": os.environ["CUDNN_LITE_COMMIT"], "dirty": None,
+                "source": "$CUDNN_LITE_COMMIT"}
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
@@ -177,8 +184,9 @@ def _versions(torch=None) -> dict:
     return v
 
 
-def machine_record(threads_done: dict, torch=None) -> dict:
-    """Everything needed to compare a result file with another one later."""
+def machine_record(threads_done: dict, torch=None, gpu: bool = False, emulated: bool = False) -> dict:
+    """Everything needed to compare a result file with another one later (the card too with
+    ``gpu=True``; ``emulated``: a GPU script run on CPU stand-ins, no card)."""
     record = {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "hostname": socket.gethostname(),
@@ -205,7 +213,51 @@ def machine_record(threads_done: dict, torch=None) -> dict:
             }
         except Exception:
             pass
+    if gpu:
+        record["gpu"] = gpu_record(torch, emulated)
     return record
+
+
+def _run(*cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return out.stdout.strip() if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def import_cupy():
+    """cupy, or None where it is not installed (or cannot load its CUDA libraries)."""
+    try:
+        import cupy
+    except Exception:
+        return None
+    return cupy
+
+
+def gpu_record(torch=None, emulated: bool = False) -> dict:
+    """The card (CuPy's device 0), driver, CUDA runtime, CuPy, PyTorch's CUDA and cuDNN, TF32."""
+    info = {"emulated_on_cpu": emulated,
+            "tf32": {"NVIDIA_TF32_OVERRIDE": os.environ.get("NVIDIA_TF32_OVERRIDE")}}
+    if torch is not None:
+        info["torch_cuda"] = torch.version.cuda
+        info["cudnn"] = None if emulated else torch.backends.cudnn.version()
+        info["tf32"].update({"cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
+                             "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32})
+    cp = None if emulated else import_cupy()
+    if cp is None:
+        info["name"] = "none (emulated on the CPU)" if emulated else "unknown (no CuPy)"
+        return info
+    props = cp.cuda.runtime.getDeviceProperties(0)
+    name = props["name"]
+    info.update({"name": name.decode() if isinstance(name, bytes) else str(name),
+                 "sm": f"{props['major']}{props['minor']}", "sms": props["multiProcessorCount"],
+                 "memory_gib": round(props["totalGlobalMem"] / 2**30, 1),
+                 "cuda_driver_api": cp.cuda.runtime.driverGetVersion(),
+                 "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(), "cupy": cp.__version__})
+    info["nvidia_smi"] = _run("nvidia-smi", "--query-gpu=name,driver_version,clocks.max.sm,"
+                              "clocks.max.mem,power.limit", "--format=csv,noheader")
+    return info
 
 
 def _loadavg():
@@ -283,6 +335,94 @@ def time_once(fn: Callable[[], object]) -> dict:
     return summarize([_time_calls(fn, 1)], 1)
 
 
+# ------------------------------------------------------------ device timing
+
+class DeviceTimer:
+    """GPU time of one call, between two CUDA events, repeated; the GPU scripts' timer.
+
+    ``kind``: 'cupy' (CuPy's events on its current stream), 'torch' (torch.cuda.Event on
+    PyTorch's), 'host' (the host clock: the stand-in where there is no GPU; times are then
+    host times), or 'auto': 'cupy' when CuPy is importable, else 'torch' when PyTorch sees a
+    GPU, else 'host'. CuPy's and PyTorch's default streams are both the legacy default stream,
+    so either kind's events bracket either library's kernels. ``flush``: a callable run before
+    each repeat (``l2_flush()``), so every repeat starts with a cold L2.
+    """
+
+    def __init__(self, kind: str = "auto", torch=None, flush: Optional[Callable[[], object]] = None):
+        self.torch = torch
+        self.cupy = import_cupy() if kind != "host" else None  # sync() waits for CuPy's work too
+        if kind == "auto":
+            gpu_torch = torch is not None and torch.cuda.is_available()
+            kind = "cupy" if self.cupy is not None else "torch" if gpu_torch else "host"
+        if kind == "cupy" and self.cupy is None:
+            raise RuntimeError("DeviceTimer('cupy'): CuPy is not importable")
+        if kind == "torch" and torch is None:
+            raise RuntimeError("DeviceTimer('torch'): pass the torch module")
+        if kind not in ("cupy", "torch", "host"):
+            raise ValueError(f"DeviceTimer: kind must be auto, cupy, torch or host, got {kind!r}")
+        self.kind, self.flush = kind, flush
+
+    def sync(self) -> None:
+        """Wait for all work queued by CuPy and PyTorch."""
+        if self.kind == "host":
+            return
+        if self.cupy is not None:
+            self.cupy.cuda.Device().synchronize()
+        if self.torch is not None and self.torch.cuda.is_available():
+            self.torch.cuda.synchronize()
+
+    def _events(self):
+        if self.kind == "cupy":
+            cp = self.cupy
+            return cp.cuda.Event(), cp.cuda.Event(), lambda a, b: cp.cuda.get_elapsed_time(a, b) * 1e-3
+        if self.kind == "torch":
+            ev = self.torch.cuda.Event
+            return ev(enable_timing=True), ev(enable_timing=True), lambda a, b: a.elapsed_time(b) * 1e-3
+        return _HostEvent(), _HostEvent(), lambda a, b: b.t - a.t
+
+    def time(self, fn: Callable[[], object], target_s: float = 0.1, min_rep: int = 10,
+             max_rep: int = 100, warmup: int = 3) -> dict:
+        """Seconds of one call: ``warmup`` calls, then enough one-call repeats for about
+        ``target_s`` seconds (between ``min_rep`` and ``max_rep``), each bracketed by events."""
+        for _ in range(warmup):
+            fn()
+        self.sync()
+        t0 = time.perf_counter()
+        fn()
+        self.sync()
+        est = time.perf_counter() - t0
+        repeats = int(min(max(target_s / max(est, 1e-6), min_rep), max_rep))
+        start, end, elapsed = self._events()
+        times = []
+        for _ in range(repeats):
+            if self.flush is not None:
+                self.flush()
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(elapsed(start, end))
+        return {"median_s": statistics.median(times), "min_s": min(times), "repeats": repeats}
+
+
+class _HostEvent:
+    def record(self):
+        self.t = time.perf_counter()
+
+    def synchronize(self):
+        pass
+
+
+def l2_flush(mib: int = 256) -> Optional[Callable[[], object]]:
+    """A callable that overwrites ``mib`` MiB of device memory (more than any L2), or None
+    without CuPy."""
+    cp = import_cupy()
+    if cp is None:
+        return None
+    buf = cp.empty(mib * 2**20 // 4, dtype=cp.float32)
+    return lambda: buf.fill(0)
+
+
 # ---------------------------------------------------------------- arguments
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -328,6 +468,19 @@ def atomic_write(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def write_result(out: str, stem: str, payload: dict, markdown: str) -> Dict[str, str]:
+    """out/<stem>.json and out/<stem>.md, each written atomically; returns the paths."""
+    paths = {}
+    for ext, text in (("json", json.dumps(payload, indent=1, default=_json_default) + "\n"),
+                      ("md", markdown)):
+        paths[ext] = os.path.join(out, f"{stem}.{ext}")
+        atomic_write(paths[ext], text)
+    return paths
+
+
+RUNS_FOLDER = "runs"  # out/runs/<name>-<date>.json: every run's copy, kept out of git
 
 
 def fmt_time(seconds: Optional[float]) -> str:
@@ -408,20 +561,16 @@ class Bench:
         self.rows.append(row)
 
     def write(self, markdown_body: str) -> Dict[str, str]:
-        """JSON + markdown under out/<name>-<date>.* and out/<name>-latest.*; returns the paths."""
+        """out/<name>-latest.{json,md} (the one tracked result of this benchmark) and a copy of
+        the JSON in out/runs/<name>-<date>.json (kept out of git); returns the paths."""
         self.record["loadavg_end"] = _loadavg()
         self.record["seconds"] = round(time.time() - self.started, 1)
         payload = {"record": self.record, "notes": self.notes, "rows": self.rows}
-        text_json = json.dumps(payload, indent=1, default=_json_default) + "\n"
-        text_md = self._markdown(markdown_body)
+        paths = write_result(self.out, f"{self.name}-latest", payload, self._markdown(markdown_body))
         stamp = _dt.datetime.now().strftime("%Y-%m-%d_%H%M%S")
-        paths = {}
-        for tag in (stamp, "latest"):
-            for ext, text in (("json", text_json), ("md", text_md)):
-                path = os.path.join(self.out, f"{self.name}-{tag}.{ext}")
-                atomic_write(path, text)
-                paths[f"{tag}.{ext}"] = path
-        print(f"results: {paths[stamp + '.json']} (and {self.name}-latest.json/.md)")
+        paths["run"] = os.path.join(self.out, RUNS_FOLDER, f"{self.name}-{stamp}.json")
+        atomic_write(paths["run"], json.dumps(payload, indent=1, default=_json_default) + "\n")
+        print(f"results: {paths['json']} and .md (this run also in {paths['run']})")
         return paths
 
     def _markdown(self, body: str) -> str:

@@ -1,7 +1,7 @@
 """Bar chart (PNG) of the per-network cudnn_lite / PyTorch throughput ratios.
 
     python benchmarks/plot_results.py                               # results/models-latest.json
-    python benchmarks/plot_results.py results/models-2026-...json --png out.png
+    python benchmarks/plot_results.py results/runs/models-2026-...json --png out.png   # an older run
     python benchmarks/plot_results.py benchmarks/results/ops-latest.json   # per-op time ratios
 
 Reads a JSON written by bench_models.py (training and inference ratio per

@@ -18,6 +18,24 @@
 
 namespace cudnn_lite {
 
+// ---------------------------------------------------------------------- enums
+// Every enum's names, in value order, are its Python vocabulary, written here once:
+// EnumNames<E>::names. The binding exports each table as a dict name -> value
+// (cudnn_lite._C.ACTIVATIONS, LOSSES, OPTIMIZERS, FILL_MODES, which cudnn_lite.ops and
+// cudnn_lite.reference read) and accepts a name or a value for an enum argument; a kernel given
+// a value outside its table throws std::invalid_argument (enum_valid).
+template <class E>
+struct EnumNames;
+
+template <class E>
+constexpr int enum_count() {
+  return static_cast<int>(sizeof(EnumNames<E>::names) / sizeof(EnumNames<E>::names[0]));
+}
+template <class E>
+constexpr bool enum_valid(E value) {
+  return static_cast<int>(value) >= 0 && static_cast<int>(value) < enum_count<E>();
+}
+
 // ---------------------------------------------------------------- descriptors
 
 enum class Activation : int {
@@ -28,6 +46,23 @@ enum class Activation : int {
   leaky_relu = 4,  // y = x if x > 0 else alpha * x
   step = 5,        // y = 1 if x >= 0 else 0; gradient 0
 };
+template <>
+struct EnumNames<Activation> {
+  static constexpr const char* names[] = {"linear",     "relu", "sigmoid", "tanh",
+                                          "leaky_relu", "step"};
+};
+static_assert(enum_count<Activation>() == static_cast<int>(Activation::step) + 1,
+              "a name per value");
+// The activations are defined once, in csrc/common/activation_math.h, and every kernel of both
+// compilers computes them with those functions (explicit fmaf, no library maths). Promised:
+//   * fused = separate: a producer op with a fused activation (dense_forward, conv2d_forward)
+//     returns the bits of the same op with Activation::linear followed by activation_forward,
+//     on the CPU and on CUDA;
+//   * CPU = CUDA: activation_forward / activation_backward return the same bits on both for the
+//     same inputs, except that a NaN result may carry another NaN payload on a GPU.
+// Not promised: the producer's linear output itself is not bit-identical between the CPU and
+// CUDA (their sums run in different orders), so neither is a fused result. Building with
+// fast-math options (-ffast-math, --use_fast_math, -ftz=true) voids both promises.
 
 // What a producer op (conv2d_forward, dense_forward) applies to each output
 // element before storing it: y = act(acc + bias[col]).
@@ -56,7 +91,9 @@ struct Pool2dDesc {
   int64_t out_h = 0, out_w = 0;        // output (n, out_h, out_w, c)
 };
 
-// out = floor((in + pad_before + pad_after - window) / stride) + 1, or throws.
+// out = floor((in + pad_before + pad_after - window) / stride) + 1, or throws naming `what`.
+// The one output-size rule: the binding derives every conv/pool output shape with it (and
+// exports it to cudnn_lite.ops as _C.conv2d_geometry, pool2d_geometry, window_geometry).
 inline int64_t window_output_size(int64_t in, int64_t window, int64_t stride,
                                   int64_t pad_before, int64_t pad_after,
                                   const char* what) {
@@ -80,14 +117,16 @@ inline Conv2dDesc make_conv2d_desc(int64_t n, int64_t h, int64_t w, int64_t c,
                                    int64_t kh, int64_t kw, int64_t k,
                                    int64_t stride_h, int64_t stride_w,
                                    int64_t pad_top, int64_t pad_bottom,
-                                   int64_t pad_left, int64_t pad_right) {
+                                   int64_t pad_left, int64_t pad_right,
+                                   const char* what_h = "conv2d height",
+                                   const char* what_w = "conv2d width") {
   Conv2dDesc d;
   d.n = n; d.h = h; d.w = w; d.c = c; d.kh = kh; d.kw = kw; d.k = k;
   d.stride_h = stride_h; d.stride_w = stride_w;
   d.pad_top = pad_top; d.pad_bottom = pad_bottom; d.pad_left = pad_left; d.pad_right = pad_right;
   if (n < 0 || c <= 0 || k <= 0) throw std::invalid_argument("conv2d: n must be >= 0, c and k positive");
-  d.out_h = window_output_size(h, kh, stride_h, pad_top, pad_bottom, "conv2d height");
-  d.out_w = window_output_size(w, kw, stride_w, pad_left, pad_right, "conv2d width");
+  d.out_h = window_output_size(h, kh, stride_h, pad_top, pad_bottom, what_h);
+  d.out_w = window_output_size(w, kw, stride_w, pad_left, pad_right, what_w);
   return d;
 }
 
@@ -95,14 +134,16 @@ inline Pool2dDesc make_pool2d_desc(int64_t n, int64_t h, int64_t w, int64_t c,
                                    int64_t pool_h, int64_t pool_w,
                                    int64_t stride_h, int64_t stride_w,
                                    int64_t pad_top, int64_t pad_bottom,
-                                   int64_t pad_left, int64_t pad_right) {
+                                   int64_t pad_left, int64_t pad_right,
+                                   const char* what_h = "pool2d height",
+                                   const char* what_w = "pool2d width") {
   Pool2dDesc d;
   d.n = n; d.h = h; d.w = w; d.c = c; d.pool_h = pool_h; d.pool_w = pool_w;
   d.stride_h = stride_h; d.stride_w = stride_w;
   d.pad_top = pad_top; d.pad_bottom = pad_bottom; d.pad_left = pad_left; d.pad_right = pad_right;
   if (n < 0 || c <= 0) throw std::invalid_argument("pool2d: n must be >= 0 and c positive");
-  d.out_h = window_output_size(h, pool_h, stride_h, pad_top, pad_bottom, "pool2d height");
-  d.out_w = window_output_size(w, pool_w, stride_w, pad_left, pad_right, "pool2d width");
+  d.out_h = window_output_size(h, pool_h, stride_h, pad_top, pad_bottom, what_h);
+  d.out_w = window_output_size(w, pool_w, stride_w, pad_left, pad_right, what_w);
   return d;
 }
 
@@ -112,23 +153,53 @@ enum class Loss : int {
   mse = 2,                       // mean over cols of (p - t)^2
   mae = 3,                       // mean over cols of |p - t|
 };
+template <>
+struct EnumNames<Loss> {
+  static constexpr const char* names[] = {"categorical_crossentropy", "binary_crossentropy", "mse",
+                                          "mae"};
+};
+static_assert(enum_count<Loss>() == static_cast<int>(Loss::mae) + 1, "a name per value");
 constexpr float kLossEpsilon = 1e-7f;  // Keras backend epsilon
 
 // What an affine resampling reads for a tap outside the image (Keras's fill_mode;
-// scipy.ndimage's modes with the same names); the ids are cudnn_lite.ops.FILL_MODES.
+// scipy.ndimage's modes with the same names).
 enum class FillMode : int {
   nearest = 0,   // the edge pixel:            a a a a | a b c d | d d d d
   constant = 1,  // the value cval:            k k k k | a b c d | k k k k
   reflect = 2,   // half-sample symmetric:     d c b a | a b c d | d c b a
   wrap = 3,      // periodic:                  a b c d | a b c d | a b c d
 };
+template <>
+struct EnumNames<FillMode> {
+  static constexpr const char* names[] = {"nearest", "constant", "reflect", "wrap"};
+};
+static_assert(enum_count<FillMode>() == static_cast<int>(FillMode::wrap) + 1, "a name per value");
 // Source coordinates are clamped to +-kAffineCoordLimit before the floor (beyond it the
 // float32 grid is coarser than a pixel anyway); a NaN coordinate gives NaN pixels.
 constexpr float kAffineCoordLimit = 1073741824.0f;  // 2^30
 // Images taller or wider than this have pixel indices that float32 cannot hold exactly.
 constexpr int64_t kAffineMaxExtent = int64_t(1) << 24;
+// std::invalid_argument unless affine_transform takes x (n, h, w, c) and this fill mode: the one
+// check the binding and both kernels make
+inline void check_affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, FillMode fill) {
+  if (n < 0 || h < 0 || w < 0 || c < 0)
+    throw std::invalid_argument("x: sizes must be non-negative");
+  if (h > kAffineMaxExtent || w > kAffineMaxExtent)
+    throw std::invalid_argument("x: height and width must be at most 2**24 (float32 pixel "
+                                "coordinates), got " + std::to_string(h) + " x " +
+                                std::to_string(w));
+  if (!enum_valid(fill))
+    throw std::invalid_argument("fill_mode: unknown fill mode id " +
+                                std::to_string(static_cast<int>(fill)));
+}
 
 enum class Optimizer : int { sgd = 0, adagrad = 1, rmsprop = 2, adadelta = 3, adam = 4, nadam = 5 };
+template <>
+struct EnumNames<Optimizer> {
+  static constexpr const char* names[] = {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam"};
+};
+static_assert(enum_count<Optimizer>() == static_cast<int>(Optimizer::nadam) + 1,
+              "a name per value");
 
 // One optimizer step for one parameter array, Keras 3 update rules.
 // g = grad + 2 * l2 * param  (Keras's l2 regularizer adds l2 * sum(w^2) to the loss)
@@ -158,6 +229,45 @@ struct OptimizerStep {
   float l2 = 0.0f;
   float c1 = 0.0f, c2 = 0.0f, c3 = 0.0f;
 };
+
+// The slots a step's rule reads and writes, and what they hold ("" where unused): the one
+// definition the binding, the CPU and the CUDA kernels check against.
+struct OptimizerSlots {
+  const char* slot1 = "";
+  const char* slot2 = "";
+};
+inline OptimizerSlots optimizer_slots(Optimizer kind, float momentum) {
+  OptimizerSlots s;
+  switch (kind) {
+    case Optimizer::sgd: s.slot1 = momentum != 0.0f ? "momentum" : ""; break;
+    case Optimizer::adagrad: s.slot1 = "accumulator"; break;
+    case Optimizer::rmsprop:
+      s.slot1 = "velocity";
+      s.slot2 = momentum != 0.0f ? "momentum" : "";
+      break;
+    case Optimizer::adadelta:
+      s.slot1 = "accumulated grad^2";
+      s.slot2 = "accumulated delta^2";
+      break;
+    case Optimizer::adam:
+    case Optimizer::nadam: s.slot1 = "m"; s.slot2 = "v"; break;
+  }
+  return s;
+}
+// std::invalid_argument naming the first slot the rule needs but did not get (or the kind)
+inline void check_optimizer_step(const OptimizerStep& s, const void* slot1, const void* slot2) {
+  if (!enum_valid(s.kind))
+    throw std::invalid_argument("kind: unknown optimizer id " +
+                                std::to_string(static_cast<int>(s.kind)));
+  const OptimizerSlots need = optimizer_slots(s.kind, s.momentum);
+  const char* rule = EnumNames<Optimizer>::names[static_cast<int>(s.kind)];
+  if (*need.slot1 && slot1 == nullptr)
+    throw std::invalid_argument(std::string("slot1: required by ") + rule + " (" + need.slot1 +
+                                ")");
+  if (*need.slot2 && slot2 == nullptr)
+    throw std::invalid_argument(std::string("slot2: required by ") + rule + " (" + need.slot2 +
+                                ")");
+}
 
 // ------------------------------------------------------------------ CPU ops
 namespace cpu {
@@ -242,7 +352,7 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
                         float* dx, float* dgamma, float* dbeta);
 
 // --- dropout (csrc/cpu/dropout.cpp); n elements
-// keep element i iff philox_uniform(seed, offset + i) >= rate (csrc/philox.h);
+// keep element i iff philox_uniform(seed, offset + i) >= rate (csrc/common/philox.h);
 // y = keep ? x / (1 - rate) : 0. The backward recomputes the same mask.
 void dropout_forward(int64_t n, const float* x, float* y, float rate, uint64_t seed,
                      uint64_t offset);

@@ -16,7 +16,7 @@ from . import backend, ops
 __all__ = ["ActivationFunction", "linear", "step", "sigmoid", "tanh", "relu", "leaky_relu",
            "softmax", "get", "serialize", "NAMES"]
 
-NAMES = ("linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+NAMES = tuple(ops.ACTIVATIONS) + ("softmax",)  # the kernels' activations (csrc/cudnn_lite.h) and softmax
 LEAKY_RELU_ALPHA = 0.01  # the textbook's slope; layers.LeakyReLU keeps Keras's 0.3
 
 

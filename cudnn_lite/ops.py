@@ -8,11 +8,15 @@ are channels-last like Keras: images NHWC, conv kernels HWIO, dense kernels
 preallocated array of the right shape (the layer API reuses its buffers that
 way). Backward functions return fresh gradients; they never accumulate.
 
+Arguments are checked once, by the binding that builds the kernel's descriptor
+(python/args.cpp, python/shapes.cpp): names of activations, losses, optimizers and
+fill modes, strides, paddings, rates and seeds go to ``_C`` as given, and the
+padding and output-shape rules below are the binding's. Errors are TypeError or
+ValueError naming the argument.
+
 The plain-NumPy twin of every function lives in :mod:`cudnn_lite.reference`.
 """
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
@@ -34,11 +38,12 @@ __all__ = [
     "FILL_MODES", "affine_transform",
 ]
 
-# names -> the enum values of csrc/cudnn_lite.h
-ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3, "leaky_relu": 4, "step": 5}
-LOSSES = {"categorical_crossentropy": 0, "binary_crossentropy": 1, "mse": 2, "mae": 3}
-OPTIMIZERS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adadelta": 3, "adam": 4, "nadam": 5}
-FILL_MODES = {"nearest": 0, "constant": 1, "reflect": 2, "wrap": 3}
+# names -> the enum values of csrc/cudnn_lite.h (written once there, EnumNames), as the binding
+# exports them; the functions below pass names straight to _C, which accepts a name or a value
+ACTIVATIONS = dict(_C.ACTIVATIONS)
+LOSSES = dict(_C.LOSSES)
+OPTIMIZERS = dict(_C.OPTIMIZERS)
+FILL_MODES = dict(_C.FILL_MODES)
 
 
 # ----------------------------------------------------------------- helpers
@@ -53,7 +58,8 @@ def _xp(x):
 
 
 def _arrays(**named):
-    """TypeError unless every argument is a NumPy or CuPy array (checked before .shape is read)."""
+    """TypeError unless every argument is a NumPy or CuPy array, so that .shape can be read (the
+    binding checks dtype, layout and device)."""
     for name, value in named.items():
         if not (isinstance(value, np.ndarray) or backend.is_device_array(value)):
             raise TypeError(f"{name}: expected a float32 numpy.ndarray or cupy.ndarray, got {type(value).__name__}")
@@ -69,91 +75,34 @@ def _out(out, like, shape, name="out"):
     return out
 
 
-def _pair(value, name):
-    if isinstance(value, numbers.Integral):
-        value = (int(value), int(value))
-    try:
-        a, b = (int(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}") from None
-    if a <= 0 or b <= 0:
-        raise ValueError(f"{name}: expected positive values, got {value!r}")
-    return a, b
+def _pool_strides(pool_size, strides):
+    return pool_size if strides is None else strides  # Keras: pooling strides default to the window
 
 
-def _activation(name):
-    if name is None:
-        name = "linear"
-    try:
-        return ACTIVATIONS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {name!r}") from None
-
-
-def _same_padding(size, window, stride):
-    """TensorFlow/Keras 'same': output ceil(size / stride), extra cell at the end."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + window - size, 0)
-    return total // 2, total - total // 2
-
-
-def _padding(h, w, kh, kw, sh, sw, padding, name="padding"):
-    """Resolve 'valid', 'same' or explicit (top, bottom, left, right)."""
-    if isinstance(padding, str):
-        mode = padding.lower()
-        if mode == "valid":
-            return 0, 0, 0, 0
-        if mode == "same":
-            return _same_padding(h, kh, sh) + _same_padding(w, kw, sw)
-        raise ValueError(f"{name}: expected 'valid', 'same' or (top, bottom, left, right), got {padding!r}")
-    try:
-        pads = tuple(int(p) for p in padding)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected 'valid', 'same' or (top, bottom, left, right), got {padding!r}") from None
-    if len(pads) != 4 or min(pads) < 0:
-        raise ValueError(f"{name}: explicit padding must be 4 non-negative ints (top, bottom, left, right), got {padding!r}")
-    return pads
-
-
-def _image_shape(x, name):
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected a 4-D (batch, height, width, channels) array, got shape {tuple(x.shape)}")
-    return tuple(int(s) for s in x.shape)
-
+# The padding and output-size rules are the binding's (python/shapes.cpp, the ones the kernels'
+# bindings check with); these apply them to an NHWC input shape.
 
 def conv_padding(input_shape, kernel_size, strides=1, padding="valid"):
     """(top, bottom, left, right) for an NHWC input shape (or (h, w))."""
     h, w = input_shape[-3:-1] if len(input_shape) >= 3 else input_shape
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(strides, "strides")
-    return _padding(h, w, kh, kw, sh, sw, padding)
+    return _C.window_padding(int(h), int(w), kernel_size, strides, padding, "kernel_size")
 
 
 pool_padding = conv_padding
 
 
-def _window_out(size, window, stride, before, after, name):
-    padded = size + before + after
-    if window > padded:
-        raise ValueError(f"{name}: window {window} is larger than the padded input {padded}")
-    return (padded - window) // stride + 1
-
-
 def conv_output_shape(input_shape, filters, kernel_size, strides=1, padding="valid"):
     """Output shape (n, out_h, out_w, filters) of conv2d on NHWC input_shape."""
     n, h, w, _ = input_shape
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(strides, "strides")
-    pt, pb, pl, pr = _padding(h, w, kh, kw, sh, sw, padding)
-    return (n, _window_out(h, kh, sh, pt, pb, "kernel_size"), _window_out(w, kw, sw, pl, pr, "kernel_size"), filters)
+    _, (oh, ow) = _C.window_geometry(int(h), int(w), kernel_size, strides, padding, "kernel_size")
+    return (n, oh, ow, filters)
 
 
 def pool_output_shape(input_shape, pool_size, strides=None, padding="valid"):
     n, h, w, c = input_shape
-    ph, pw = _pair(pool_size, "pool_size")
-    sh, sw = _pair(pool_size if strides is None else strides, "strides")
-    pt, pb, pl, pr = _padding(h, w, ph, pw, sh, sw, padding)
-    return (n, _window_out(h, ph, sh, pt, pb, "pool_size"), _window_out(w, pw, sw, pl, pr, "pool_size"), c)
+    _, (oh, ow) = _C.window_geometry(int(h), int(w), pool_size, _pool_strides(pool_size, strides), padding,
+                                     "pool_size")
+    return (n, oh, ow, c)
 
 
 # ------------------------------------------------------------------ matmul
@@ -161,10 +110,7 @@ def pool_output_shape(input_shape, pool_size, strides=None, padding="valid"):
 def sgemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     """out = alpha * op(a) @ op(b) + beta * out; a and b 2-D; out read only when beta != 0."""
     _arrays(a=a, b=b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"sgemm: a and b must be 2-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    m = a.shape[1] if trans_a else a.shape[0]
-    n = b.shape[0] if trans_b else b.shape[1]
+    m, n = _C.matmul_output_shape(a.shape, b.shape, bool(trans_a), bool(trans_b))
     if beta != 0.0 and out is None:
         raise ValueError("sgemm: beta != 0 needs out= (the matrix to accumulate into)")
     out = _out(out, a, (m, n))
@@ -175,12 +121,8 @@ def sgemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
 def dense_forward(x, w, b=None, activation="linear", alpha=0.0, out=None):
     """y = activation(x @ w + b); x (rows, in), w (in, out), b (out,) -> y (rows, out)."""
     _arrays(x=x, w=w)
-    if x.ndim != 2:
-        raise ValueError(f"x: expected a 2-D (batch, features) array, got shape {tuple(x.shape)}")
-    if w.ndim != 2:
-        raise ValueError(f"w: expected a 2-D (in, out) array, got shape {tuple(w.shape)}")
-    out = _out(out, x, (x.shape[0], w.shape[1]))
-    _C.dense_forward(x, w, b, out, _activation(activation), float(alpha))
+    out = _out(out, x, _C.dense_output_shape(x.shape, w.shape))
+    _C.dense_forward(x, w, b, out, activation, float(alpha))
     return out
 
 
@@ -203,13 +145,9 @@ def dense_backward(x, w, dy, with_bias=True, need_dx=True):
     _arrays(x=x, w=w, dy=dy)
     for name, a in (("x", x), ("w", w), ("dy", dy)):
         _C.check_array(a, name)
-    for name, a, layout in (("x", x, "(batch, in)"), ("w", w, "(in, out)"), ("dy", dy, "(batch, out)")):
-        if a.ndim != 2:
-            raise ValueError(f"{name}: expected a 2-D {layout} array, got shape {tuple(a.shape)}")
-    if w.shape[0] != x.shape[1]:
-        raise ValueError(f"w: expected {x.shape[1]} rows (x's features), got shape {tuple(w.shape)}")
-    if tuple(dy.shape) != (x.shape[0], w.shape[1]):
-        raise ValueError(f"dy: expected shape {(x.shape[0], w.shape[1])}, got {tuple(dy.shape)}")
+    y_shape = _C.dense_output_shape(x.shape, w.shape)
+    if tuple(dy.shape) != y_shape:
+        raise ValueError(f"dy: expected shape {y_shape} (the forward output's), got {tuple(dy.shape)}")
     dx = sgemm(dy, w, trans_b=True) if need_dx else None
     dw = sgemm(x, dy, trans_a=True)
     db = bias_backward(dy) if with_bias else None
@@ -218,109 +156,78 @@ def dense_backward(x, w, dy, with_bias=True, need_dx=True):
 
 # ------------------------------------------------------------- convolution
 
-def _conv_args(x_shape, w_shape, strides, padding):
-    n, h, wd, c = x_shape
-    if len(w_shape) != 4:
-        raise ValueError(f"w: expected a 4-D (kh, kw, in_channels, filters) kernel, got shape {tuple(w_shape)}")
-    kh, kw, wc, k = (int(s) for s in w_shape)
-    if wc != c:
-        raise ValueError(f"w: expected in_channels {c} (the input's last axis), got kernel shape {tuple(w_shape)}")
-    sh, sw = _pair(strides, "strides")
-    pads = _padding(h, wd, kh, kw, sh, sw, padding)
-    out_shape = (n, _window_out(h, kh, sh, pads[0], pads[1], "w"), _window_out(wd, kw, sw, pads[2], pads[3], "w"), k)
-    return (sh, sw) + pads, out_shape
-
-
 def conv2d_forward(x, w, b=None, strides=1, padding="valid", activation="linear", alpha=0.0, out=None):
     """y = activation(conv(x, w) + b); x (n, h, w, c), w (kh, kw, c, k) -> y (n, oh, ow, k)."""
     _arrays(x=x, w=w)
-    args, out_shape = _conv_args(_image_shape(x, "x"), w.shape, strides, padding)
-    out = _out(out, x, out_shape)
-    _C.conv2d_forward(x, w, b, out, *args, _activation(activation), float(alpha))
+    geometry, y_shape = _C.conv2d_geometry(x.shape, w.shape, strides, padding)
+    out = _out(out, x, y_shape)
+    _C.conv2d_forward(x, w, b, out, *geometry, activation, float(alpha))
     return out
 
 
 def conv2d_backward_data(dy, w, x_shape, strides=1, padding="valid", out=None):
     """dx (x_shape) from dy (n, oh, ow, k) and w (kh, kw, c, k)."""
     _arrays(dy=dy, w=w)
-    x_shape = tuple(int(s) for s in x_shape)
-    args, out_shape = _conv_args(x_shape, w.shape, strides, padding)
-    if tuple(dy.shape) != out_shape:
-        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    geometry, _ = _C.conv2d_geometry(x_shape, w.shape, strides, padding, x_name="x_shape")
     out = _out(out, dy, x_shape)
-    _C.conv2d_backward_data(dy, w, out, *args)
+    _C.conv2d_backward_data(dy, w, out, *geometry)
     return out
 
 
 def conv2d_backward_filter(x, dy, w_shape, strides=1, padding="valid", out=None):
     """dw (w_shape = (kh, kw, c, k)) from x (n, h, w, c) and dy (n, oh, ow, k)."""
     _arrays(x=x, dy=dy)
-    w_shape = tuple(int(s) for s in w_shape)
-    args, out_shape = _conv_args(_image_shape(x, "x"), w_shape, strides, padding)
-    if tuple(dy.shape) != out_shape:
-        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    geometry, _ = _C.conv2d_geometry(x.shape, w_shape, strides, padding, w_name="w_shape")
     out = _out(out, x, w_shape)
-    _C.conv2d_backward_filter(x, dy, out, *args)
+    _C.conv2d_backward_filter(x, dy, out, *geometry)
     return out
 
 
 # ----------------------------------------------------------------- pooling
 
-def _pool_args(x_shape, pool_size, strides, padding):
-    n, h, w, c = x_shape
-    ph, pw = _pair(pool_size, "pool_size")
-    sh, sw = _pair(pool_size if strides is None else strides, "strides")
-    pads = _padding(h, w, ph, pw, sh, sw, padding)
-    out_shape = (n, _window_out(h, ph, sh, pads[0], pads[1], "pool_size"),
-                 _window_out(w, pw, sw, pads[2], pads[3], "pool_size"), c)
-    return (ph, pw, sh, sw) + pads, out_shape
+def _pool_geometry(x_shape, pool_size, strides, padding, x_name="x"):
+    return _C.pool2d_geometry(x_shape, pool_size, _pool_strides(pool_size, strides), padding, x_name)
 
 
 def maxpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
     """x (n, h, w, c) -> y (n, oh, ow, c); strides default to pool_size (Keras)."""
     _arrays(x=x)
-    args, out_shape = _pool_args(_image_shape(x, "x"), pool_size, strides, padding)
-    out = _out(out, x, out_shape)
-    _C.maxpool2d_forward(x, out, *args)
+    geometry, y_shape = _pool_geometry(x.shape, pool_size, strides, padding)
+    out = _out(out, x, y_shape)
+    _C.maxpool2d_forward(x, out, *geometry)
     return out
 
 
 def maxpool2d_backward(x, dy, pool_size=2, strides=None, padding="valid", out=None):
     """dx (n, h, w, c): each window's gradient goes to its first maximum (Keras on ties)."""
     _arrays(x=x, dy=dy)
-    x_shape = _image_shape(x, "x")
-    args, out_shape = _pool_args(x_shape, pool_size, strides, padding)
-    if tuple(dy.shape) != out_shape:
-        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
-    out = _out(out, x, x_shape)
-    _C.maxpool2d_backward(x, dy, out, *args)
+    geometry, _ = _pool_geometry(x.shape, pool_size, strides, padding)
+    out = _out(out, x, x.shape)
+    _C.maxpool2d_backward(x, dy, out, *geometry)
     return out
 
 
 def avgpool2d_forward(x, pool_size=2, strides=None, padding="valid", out=None):
     """x (n, h, w, c) -> y (n, oh, ow, c); padded cells are not counted."""
     _arrays(x=x)
-    args, out_shape = _pool_args(_image_shape(x, "x"), pool_size, strides, padding)
-    out = _out(out, x, out_shape)
-    _C.avgpool2d_forward(x, out, *args)
+    geometry, y_shape = _pool_geometry(x.shape, pool_size, strides, padding)
+    out = _out(out, x, y_shape)
+    _C.avgpool2d_forward(x, out, *geometry)
     return out
 
 
 def avgpool2d_backward(dy, x_shape, pool_size=2, strides=None, padding="valid", out=None):
     _arrays(dy=dy)
-    x_shape = tuple(int(s) for s in x_shape)
-    args, out_shape = _pool_args(x_shape, pool_size, strides, padding)
-    if tuple(dy.shape) != out_shape:
-        raise ValueError(f"dy: expected shape {out_shape}, got {tuple(dy.shape)}")
+    geometry, _ = _pool_geometry(x_shape, pool_size, strides, padding, x_name="x_shape")
     out = _out(out, dy, x_shape)
-    _C.avgpool2d_backward(dy, out, *args)
+    _C.avgpool2d_backward(dy, out, *geometry)
     return out
 
 
 def global_avgpool2d_forward(x, out=None):
     """x (n, h, w, c) -> y (n, c)."""
     _arrays(x=x)
-    n, _, _, c = _image_shape(x, "x")
+    n, _, _, c = _C.image_shape(x.shape, "x")
     out = _out(out, x, (n, c))
     _C.global_avgpool_forward(x, out)
     return out
@@ -329,7 +236,7 @@ def global_avgpool2d_forward(x, out=None):
 def global_avgpool2d_backward(dy, x_shape, out=None):
     """dy (n, c) -> dx (x_shape)."""
     _arrays(dy=dy)
-    out = _out(out, dy, x_shape)
+    out = _out(out, dy, _C.image_shape(x_shape, "x_shape"))
     _C.global_avgpool_backward(dy, out)
     return out
 
@@ -340,7 +247,7 @@ def activation_forward(x, activation="relu", alpha=0.0, out=None):
     """Elementwise; activation in ACTIVATIONS (softmax has its own function)."""
     _arrays(x=x)
     out = _out(out, x, x.shape)
-    _C.activation_forward(x, out, _activation(activation), float(alpha))
+    _C.activation_forward(x, out, activation, float(alpha))
     return out
 
 
@@ -348,7 +255,7 @@ def activation_backward(x, y, dy, activation="relu", alpha=0.0, out=None):
     """dx from the forward input x, the forward output y and dy."""
     _arrays(dy=dy)
     out = _out(out, dy, dy.shape)
-    _C.activation_backward(x, y, dy, out, _activation(activation), float(alpha))
+    _C.activation_backward(x, y, dy, out, activation, float(alpha))
     return out
 
 
@@ -369,18 +276,11 @@ def softmax_backward(y, dy, out=None):
 
 # ------------------------------------------------------------------ losses
 
-def _loss(name):
-    try:
-        return LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {name!r}") from None
-
-
 def loss_forward(p, t, loss="categorical_crossentropy", out=None):
     """Per-sample losses (batch,) of predictions p against targets t, both (batch, classes)."""
     _arrays(p=p)
     out = _out(out, p, (p.shape[0],) if p.ndim else ())
-    _C.loss_forward(p, t, out, _loss(loss))
+    _C.loss_forward(p, t, out, loss)
     return out
 
 
@@ -388,7 +288,7 @@ def loss_backward(p, t, loss="categorical_crossentropy", out=None):
     """Gradient of the batch's mean loss with respect to p."""
     _arrays(p=p)
     out = _out(out, p, p.shape)
-    _C.loss_backward(p, t, out, _loss(loss))
+    _C.loss_backward(p, t, out, loss)
     return out
 
 
@@ -439,35 +339,29 @@ def batchnorm_backward(x, dy, gamma, save_mean, save_invstd, out=None):
 
 # ----------------------------------------------------------------- dropout
 
-def _check_rate(rate):
-    rate = float(rate)
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"rate: expected a float in [0, 1), got {rate!r}")
-    return rate
-
-
-def _u64(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) < 2**64:
-        raise ValueError(f"{name}: expected an int in [0, 2**64), got {value!r}")
-    return int(value)
+def check_dropout_rate(rate):
+    """``rate`` as a float when the dropout kernels take it (a real number in [0, 1), also in
+    float32), else ValueError naming rate: the binding's rule, also layers.Dropout's."""
+    return _C.check_dropout_rate(rate)
 
 
 def dropout_forward(x, rate, seed, offset=0, out=None):
     """Zeroes elements with probability ``rate`` and scales the rest by 1 / (1 - rate).
 
     The mask is a pure function of (seed, offset, element index): the same on
-    CPU and GPU; dropout_backward with the same arguments reuses it.
+    CPU and GPU; dropout_backward with the same arguments reuses it. ``seed`` and
+    ``offset`` are ints in [0, 2**64).
     """
     _arrays(x=x)
     out = _out(out, x, x.shape)
-    _C.dropout_forward(x, out, _check_rate(rate), _u64(seed, "seed"), _u64(offset, "offset"))
+    _C.dropout_forward(x, out, rate, seed, offset)
     return out
 
 
 def dropout_backward(dy, rate, seed, offset=0, out=None):
     _arrays(dy=dy)
     out = _out(out, dy, dy.shape)
-    _C.dropout_backward(dy, out, _check_rate(rate), _u64(seed, "seed"), _u64(offset, "offset"))
+    _C.dropout_backward(dy, out, rate, seed, offset)
     return out
 
 
@@ -477,14 +371,10 @@ def optimizer_update(kind, param, grad, slot1=None, slot2=None, *, lr, momentum=
                      rho=0.9, beta1=0.9, beta2=0.999, epsilon=1e-7, l2=0.0, c1=0.0, c2=0.0, c3=0.0):
     """One in-place update of ``param`` (and its slots) by the rule ``kind``.
 
-    The rules and the meaning of c1..c3 are in csrc/cudnn_lite.h (OptimizerStep);
-    cudnn_lite.optimizers computes them per step.
+    The rules, the meaning of c1..c3 and the slots each rule needs are in csrc/cudnn_lite.h
+    (OptimizerStep, optimizer_slots); cudnn_lite.optimizers computes the scalars per step.
     """
-    try:
-        k = OPTIMIZERS[kind]
-    except (KeyError, TypeError):
-        raise ValueError(f"kind: expected one of {sorted(OPTIMIZERS)}, got {kind!r}") from None
-    _C.optimizer_update(param, grad, slot1, slot2, k, float(lr), float(momentum), bool(nesterov),
+    _C.optimizer_update(param, grad, slot1, slot2, kind, float(lr), float(momentum), bool(nesterov),
                         float(rho), float(beta1), float(beta2), float(epsilon), float(l2),
                         float(c1), float(c2), float(c3))
     return param
@@ -503,10 +393,6 @@ def affine_transform(x, matrices, fill_mode="nearest", cval=0.0, out=None):
     exactly. ``out`` must not overlap ``x``. The exact rules are in csrc/cudnn_lite.h.
     """
     _arrays(x=x, matrices=matrices)
-    try:
-        mode = FILL_MODES[fill_mode]
-    except (KeyError, TypeError):
-        raise ValueError(f"fill_mode: expected one of {list(FILL_MODES)}, got {fill_mode!r}") from None
     out = _out(out, x, x.shape)
-    _C.affine_transform(x, matrices, out, mode, float(cval))
+    _C.affine_transform(x, matrices, out, fill_mode, float(cval))
     return out

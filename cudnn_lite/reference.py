@@ -3,9 +3,12 @@
 Check a kernel against this module. Every function has the name and the
 arguments of its twin in ``cudnn_lite.ops`` (minus ``out=``), is written
 directly from the definitions (loops over kernel offsets / pooling windows, no
-im2col, no cleverness) and never calls the compiled module. Functions keep the
-dtype of their inputs, so the tests run them in float64 and compare the float32
-kernels against that.
+im2col, no cleverness) and never calls the compiled module: its padding and
+output-size rules are its own, so they check the binding's. Only the enum names
+(``ACTIVATIONS``, ``LOSSES``, ``OPTIMIZERS``, ``FILL_MODES``) come from the
+binding's tables (``cudnn_lite._C``, read when first used, so this module imports
+without the extension). Functions keep the dtype of their inputs, so the tests
+run them in float64 and compare the float32 kernels against that.
 
 Semantics (Keras's, channels-last):
 
@@ -29,7 +32,7 @@ Semantics (Keras's, channels-last):
   Unlike the kernel, :func:`batchnorm_forward_train` does NOT update
   ``moving_mean``/``moving_var`` in place: it returns the new values.
 * dropout: element ``i`` is kept iff ``philox_uniform(seed, offset + i) >= rate``
-  (Philox4x32-10 of csrc/philox.h, re-implemented here in vectorised NumPy);
+  (Philox4x32-10 of csrc/common/philox.h, re-implemented here in vectorised NumPy);
   kept elements are scaled by ``1 / (1 - rate)``. ``rate`` is rounded to float32
   before the comparison, as the C++ signature (``float rate``) does.
 * affine_transform: output pixel ``(r, col)`` of image ``i`` samples ``x[i]`` at
@@ -66,9 +69,18 @@ __all__ = [
     "FILL_MODES", "affine_transform",
 ]
 
-ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "leaky_relu", "step")
-LOSSES = ("categorical_crossentropy", "binary_crossentropy", "mse", "mae")
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam")
+_ENUM_TABLES = ("ACTIVATIONS", "LOSSES", "OPTIMIZERS", "FILL_MODES")
+
+
+def __getattr__(name):
+    """ACTIVATIONS, LOSSES, OPTIMIZERS, FILL_MODES: the names (a tuple, in value order) of the
+    enums of csrc/cudnn_lite.h, from the binding's tables, where they are written once."""
+    if name in _ENUM_TABLES:
+        from cudnn_lite import _C  # names only: nothing here calls a kernel
+        return tuple(getattr(_C, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # The clip bounds are the float32 values Keras computes with float32 tensors:
 # eps = float32(1e-7) and 1 - eps = 0.99999988 (float32(1) - float32(1e-7)), also
 # when this reference runs in float64.
@@ -463,7 +475,7 @@ _M32 = np.uint64(0xFFFFFFFF)
 
 
 def philox4x32_10(counter, seed):
-    """Philox4x32-10 of csrc/philox.h: counter (array of uint64, high 64 bits zero), key seed.
+    """Philox4x32-10 of csrc/common/philox.h: counter (array of uint64, high 64 bits zero), key seed.
 
     Returns the four 32-bit output words as a (4, len(counter)) uint64 array.
     """
@@ -573,23 +585,26 @@ def nadam_scalars(beta1, beta2, t, decay=0.96):
 
 # ------------------------------------------------------- affine_transform
 
-FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 AFFINE_COORD_LIMIT = 2.0 ** 30
 
 
+def _reflect_index(idx, size):  # half-sample symmetric: d c b a | a b c d | d c b a
+    m = np.mod(idx, 2 * size)
+    return np.where(m < size, m, 2 * size - 1 - m), None
+
+
+# fill mode -> (integer source indices, size) -> (indices in [0, size), an 'inside' mask for
+# 'constant', None for the other modes)
+_FILL_INDEX = {
+    "nearest": lambda idx, size: (np.clip(idx, 0, size - 1), None),
+    "constant": lambda idx, size: (np.clip(idx, 0, size - 1), (idx >= 0) & (idx < size)),  # then cval
+    "reflect": _reflect_index,
+    "wrap": lambda idx, size: (np.mod(idx, size), None),
+}
+
+
 def _fill_index(idx, size, mode):
-    """Integer source indices mapped into [0, size) by the fill mode, and an 'inside' mask
-    for 'constant' (None for the other modes)."""
-    if mode == "nearest":
-        return np.clip(idx, 0, size - 1), None
-    if mode == "wrap":
-        return np.mod(idx, size), None
-    if mode == "reflect":  # half-sample symmetric: d c b a | a b c d | d c b a
-        period = 2 * size
-        m = np.mod(idx, period)
-        return np.where(m < size, m, period - 1 - m), None
-    inside = (idx >= 0) & (idx < size)
-    return np.clip(idx, 0, size - 1), inside  # constant: sample, then cval where outside
+    return _FILL_INDEX[mode](idx, size)
 
 
 def affine_transform(x, matrices, fill_mode="nearest", cval=0.0):
@@ -598,8 +613,8 @@ def affine_transform(x, matrices, fill_mode="nearest", cval=0.0):
     Computes in the wider of the two dtypes (float64 for float64 inputs); returns
     x's dtype (float32 for integer images).
     """
-    if fill_mode not in FILL_MODES:
-        raise ValueError(f"fill_mode: expected one of {FILL_MODES}, got {fill_mode!r}")
+    if fill_mode not in _FILL_INDEX:
+        raise ValueError(f"fill_mode: expected one of {tuple(_FILL_INDEX)}, got {fill_mode!r}")
     x = np.asarray(x)
     n, h, w, c = x.shape
     dt = np.result_type(x.dtype if x.dtype.kind == "f" else np.float32, np.asarray(matrices).dtype)

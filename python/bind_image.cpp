@@ -1,18 +1,12 @@
 // bind_image.cpp: image ops on NHWC batches: affine_transform (per-image affine
 // resampling, the kernel behind preprocessing.image.ImageDataGenerator).
+#include "args.h"
 #include "cudnn_lite.h"
 #include "tensor.h"
 
 namespace cudnn_lite::binding {
 
 namespace {
-
-FillMode fill_mode_arg(int fill) {
-  if (fill < 0 || fill > static_cast<int>(FillMode::wrap))
-    throw py::value_error("fill_mode: unknown fill mode id " + std::to_string(fill) +
-                          " (expected 0 nearest, 1 constant, 2 reflect, 3 wrap)");
-  return static_cast<FillMode>(fill);
-}
 
 // ValueError naming `out` when its bytes overlap those of `in`
 void expect_no_overlap(const Tensor& out, const Tensor& in) {
@@ -26,17 +20,16 @@ void expect_no_overlap(const Tensor& out, const Tensor& in) {
 }
 
 // x (n, h, w, c), matrices (n, 6) -> out (n, h, w, c)
-void affine_transform(py::handle x_, py::handle matrices_, py::handle out_, int fill, float cval) {
+void affine_transform(py::handle x_, py::handle matrices_, py::handle out_, py::handle fill,
+                      float cval) {
   Tensor x = tensor_arg(x_, "x"), matrices = tensor_arg(matrices_, "matrices");
   Tensor out = tensor_arg(out_, "out", true);
   expect_same_device({&x, &matrices, &out});
   expect_rank(x, 4, "(n, h, w, c)");
   expect_shape(matrices, {x.dim(0), 6});
   expect_same_shape(out, x);
-  const FillMode f = fill_mode_arg(fill);
-  if (x.dim(1) > kAffineMaxExtent || x.dim(2) > kAffineMaxExtent)
-    throw py::value_error("x: height and width must be at most 2**24 (float32 pixel coordinates), got " +
-                          shape_str(x.shape));
+  const FillMode f = enum_arg<FillMode>(fill, "fill_mode");
+  check_affine_transform(x.dim(0), x.dim(1), x.dim(2), x.dim(3), f);
   expect_no_overlap(out, x);
   expect_no_overlap(out, matrices);
   if (x.numel() == 0) return;

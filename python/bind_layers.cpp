@@ -1,7 +1,9 @@
 // bind_layers.cpp: matmul, dense, convolution and pooling.
-// Each binding derives the descriptor from the input shapes, checks every other
-// array against it, then launches the CPU or CUDA kernel.
+// Each binding derives the descriptor from the input shapes (shapes.h: the rules ops.py also
+// calls), checks every other array against it, then launches the CPU or CUDA kernel.
+#include "args.h"
 #include "cudnn_lite.h"
+#include "shapes.h"
 #include "tensor.h"
 
 namespace cudnn_lite::binding {
@@ -15,29 +17,24 @@ void sgemm(py::handle a_, py::handle b_, py::handle c_, bool trans_a, bool trans
            float beta) {
   Tensor a = tensor_arg(a_, "a"), b = tensor_arg(b_, "b"), c = tensor_arg(c_, "out", true);
   expect_same_device({&a, &b, &c});
-  expect_rank(a, 2, "matrix");
-  expect_rank(b, 2, "matrix");
-  const int64_t m = trans_a ? a.dim(1) : a.dim(0), k = trans_a ? a.dim(0) : a.dim(1);
-  const int64_t n = trans_b ? b.dim(0) : b.dim(1);
-  expect_shape(b, trans_b ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n});
-  expect_shape(c, {m, n});
+  const Shape c_shape = matmul_output_shape(a.shape, a.name, b.shape, b.name, trans_a, trans_b);
+  const int64_t m = c_shape[0], n = c_shape[1], k = trans_a ? a.dim(0) : a.dim(1);
+  expect_shape(c, c_shape);
   if (m == 0 || n == 0) return;
   CL_LAUNCH(a.gpu, sgemm, trans_a, trans_b, m, n, k, alpha, a.data, a.dim(1), b.data, b.dim(1),
             beta, c.data, n);
 }
 
 // y (rows, out) = act(x (rows, in) @ w (in, out) + b (out))
-void dense_forward(py::handle x_, py::handle w_, py::handle b_, py::handle y_, int act,
+void dense_forward(py::handle x_, py::handle w_, py::handle b_, py::handle y_, py::handle act,
                    float alpha) {
   Tensor x = tensor_arg(x_, "x"), w = tensor_arg(w_, "w"), y = tensor_arg(y_, "out", true);
   Tensor b = optional_tensor_arg(b_, "b");
   expect_same_device({&x, &w, &b, &y});
-  expect_rank(x, 2, "(batch, features)");
-  expect_rank(w, 2, "(in, out)");
-  const int64_t rows = x.dim(0), in = x.dim(1), out = w.dim(1);
-  expect_shape(w, {in, out});
+  const Shape y_shape = dense_output_shape(x.shape, x.name, w.shape, w.name);
+  const int64_t rows = y_shape[0], in = x.dim(1), out = y_shape[1];
   if (b.data) expect_shape(b, {out});
-  expect_shape(y, {rows, out});
+  expect_shape(y, y_shape);
   Epilogue ep;
   ep.bias = b.data;
   ep.act = activation_arg(act);
@@ -58,30 +55,20 @@ void bias_backward(py::handle dy_, py::handle db_) {
 
 // ----------------------------------------------------------- convolution
 
-Conv2dDesc conv_desc(const std::vector<int64_t>& x_shape, const Tensor& w, int64_t sh, int64_t sw,
-                     int64_t pt, int64_t pb, int64_t pl, int64_t pr) {
-  expect_rank(w, 4, "(kh, kw, in_channels, filters)");
-  if (w.dim(2) != x_shape[3])
-    throw py::value_error("w: expected in_channels " + std::to_string(x_shape[3]) +
-                          " (the input's last axis), got kernel shape " + shape_str(w.shape));
-  try {
-    return make_conv2d_desc(x_shape[0], x_shape[1], x_shape[2], x_shape[3], w.dim(0), w.dim(1),
-                            w.dim(3), sh, sw, pt, pb, pl, pr);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+Conv2dDesc conv_desc(const Tensor& x, const Tensor& w, int64_t sh, int64_t sw, int64_t pt,
+                     int64_t pb, int64_t pl, int64_t pr) {
+  return conv2d_desc(x.shape, x.name, w.shape, w.name, {sh, sw}, {pt, pb, pl, pr});
 }
 
 std::vector<int64_t> conv_out_shape(const Conv2dDesc& d) { return {d.n, d.out_h, d.out_w, d.k}; }
 
 void conv2d_forward(py::handle x_, py::handle w_, py::handle b_, py::handle y_, int64_t sh,
-                    int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr, int act,
+                    int64_t sw, int64_t pt, int64_t pb, int64_t pl, int64_t pr, py::handle act,
                     float alpha) {
   Tensor x = tensor_arg(x_, "x"), w = tensor_arg(w_, "w"), y = tensor_arg(y_, "out", true);
   Tensor b = optional_tensor_arg(b_, "b");
   expect_same_device({&x, &w, &b, &y});
-  expect_rank(x, 4, "(batch, height, width, channels)");
-  const Conv2dDesc d = conv_desc(x.shape, w, sh, sw, pt, pb, pl, pr);
+  const Conv2dDesc d = conv_desc(x, w, sh, sw, pt, pb, pl, pr);
   if (b.data) expect_shape(b, {d.k});
   expect_shape(y, conv_out_shape(d));
   Epilogue ep;
@@ -96,8 +83,7 @@ void conv2d_backward_data(py::handle dy_, py::handle w_, py::handle dx_, int64_t
                           int64_t pt, int64_t pb, int64_t pl, int64_t pr) {
   Tensor dy = tensor_arg(dy_, "dy"), w = tensor_arg(w_, "w"), dx = tensor_arg(dx_, "out", true);
   expect_same_device({&dy, &w, &dx});
-  expect_rank(dx, 4, "(batch, height, width, channels)");
-  const Conv2dDesc d = conv_desc(dx.shape, w, sh, sw, pt, pb, pl, pr);
+  const Conv2dDesc d = conv_desc(dx, w, sh, sw, pt, pb, pl, pr);
   expect_shape(dy, conv_out_shape(d));
   if (d.n == 0) return;
   CL_LAUNCH(dy.gpu, conv2d_backward_data, d, dy.data, w.data, dx.data);
@@ -107,8 +93,7 @@ void conv2d_backward_filter(py::handle x_, py::handle dy_, py::handle dw_, int64
                             int64_t pt, int64_t pb, int64_t pl, int64_t pr) {
   Tensor x = tensor_arg(x_, "x"), dy = tensor_arg(dy_, "dy"), dw = tensor_arg(dw_, "out", true);
   expect_same_device({&x, &dy, &dw});
-  expect_rank(x, 4, "(batch, height, width, channels)");
-  const Conv2dDesc d = conv_desc(x.shape, dw, sh, sw, pt, pb, pl, pr);
+  const Conv2dDesc d = conv_desc(x, dw, sh, sw, pt, pb, pl, pr);
   expect_shape(dy, conv_out_shape(d));
   CL_LAUNCH(x.gpu, conv2d_backward_filter, d, x.data, dy.data, dw.data);
 }
@@ -117,12 +102,7 @@ void conv2d_backward_filter(py::handle x_, py::handle dy_, py::handle dw_, int64
 
 Pool2dDesc pool_desc(const Tensor& x, int64_t ph, int64_t pw, int64_t sh, int64_t sw, int64_t pt,
                      int64_t pb, int64_t pl, int64_t pr) {
-  expect_rank(x, 4, "(batch, height, width, channels)");
-  try {
-    return make_pool2d_desc(x.dim(0), x.dim(1), x.dim(2), x.dim(3), ph, pw, sh, sw, pt, pb, pl, pr);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+  return pool2d_desc(x.shape, x.name, {ph, pw}, {sh, sw}, {pt, pb, pl, pr});
 }
 
 std::vector<int64_t> pool_out_shape(const Pool2dDesc& d) { return {d.n, d.out_h, d.out_w, d.c}; }

@@ -1,17 +1,12 @@
 // bind_pointwise.cpp: activations, softmax, losses, batch norm, dropout and
 // optimizer updates: the ops whose shapes are (rows, cols) or flat.
+#include "args.h"
 #include "cudnn_lite.h"
 #include "tensor.h"
 
 namespace cudnn_lite::binding {
 
 namespace {
-
-Loss loss_arg(int loss) {
-  if (loss < 0 || loss > static_cast<int>(Loss::mae))
-    throw py::value_error("loss: unknown loss id " + std::to_string(loss));
-  return static_cast<Loss>(loss);
-}
 
 // (rows, cols) view of an array whose last axis is cols; a 1-D array is (n, 1)
 void rows_cols(const Tensor& t, int64_t* rows, int64_t* cols) {
@@ -22,7 +17,7 @@ void rows_cols(const Tensor& t, int64_t* rows, int64_t* cols) {
 
 // ----------------------------------------------------------- activations
 
-void activation_forward(py::handle x_, py::handle y_, int act, float alpha) {
+void activation_forward(py::handle x_, py::handle y_, py::handle act, float alpha) {
   Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "out", true);
   expect_same_device({&x, &y});
   expect_same_shape(y, x);
@@ -31,8 +26,8 @@ void activation_forward(py::handle x_, py::handle y_, int act, float alpha) {
   CL_LAUNCH(x.gpu, activation_forward, a, alpha, x.numel(), x.data, y.data);
 }
 
-void activation_backward(py::handle x_, py::handle y_, py::handle dy_, py::handle dx_, int act,
-                         float alpha) {
+void activation_backward(py::handle x_, py::handle y_, py::handle dy_, py::handle dx_,
+                         py::handle act, float alpha) {
   Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "y"), dy = tensor_arg(dy_, "dy");
   Tensor dx = tensor_arg(dx_, "out", true);
   expect_same_device({&x, &y, &dy, &dx});
@@ -79,10 +74,10 @@ void loss_shapes(const Tensor& p, const Tensor& t, Loss loss, int64_t* rows, int
   if (*rows > 0 && *cols == 0) throw py::value_error("p: expected at least one value per sample");
 }
 
-void loss_forward(py::handle p_, py::handle t_, py::handle out_, int loss) {
+void loss_forward(py::handle p_, py::handle t_, py::handle out_, py::handle loss) {
   Tensor p = tensor_arg(p_, "p"), t = tensor_arg(t_, "t"), out = tensor_arg(out_, "out", true);
   expect_same_device({&p, &t, &out});
-  const Loss l = loss_arg(loss);
+  const Loss l = enum_arg<Loss>(loss, "loss");
   int64_t rows, cols;
   loss_shapes(p, t, l, &rows, &cols);
   expect_shape(out, {rows});
@@ -90,10 +85,10 @@ void loss_forward(py::handle p_, py::handle t_, py::handle out_, int loss) {
   CL_LAUNCH(p.gpu, loss_forward, l, rows, cols, p.data, t.data, out.data);
 }
 
-void loss_backward(py::handle p_, py::handle t_, py::handle dp_, int loss) {
+void loss_backward(py::handle p_, py::handle t_, py::handle dp_, py::handle loss) {
   Tensor p = tensor_arg(p_, "p"), t = tensor_arg(t_, "t"), dp = tensor_arg(dp_, "out", true);
   expect_same_device({&p, &t, &dp});
-  const Loss l = loss_arg(loss);
+  const Loss l = enum_arg<Loss>(loss, "loss");
   int64_t rows, cols;
   loss_shapes(p, t, l, &rows, &cols);
   expect_same_shape(dp, p);
@@ -172,65 +167,62 @@ void batchnorm_backward(py::handle x_, py::handle dy_, py::handle gamma_, py::ha
 
 // --------------------------------------------------------------- dropout
 
-void check_dropout_args(float rate, uint64_t offset, int64_t n) {
-  if (!(rate >= 0.0f && rate < 1.0f))
-    throw py::value_error("rate: expected a float in [0, 1), got " + std::to_string(rate));
+// the rate, seed and offset of a call over n elements
+struct DropoutArgs {
+  float rate;
+  uint64_t seed, offset;
+};
+DropoutArgs dropout_args(py::handle rate, py::handle seed, py::handle offset, int64_t n) {
+  DropoutArgs a{static_cast<float>(dropout_rate_arg(rate)), u64_arg(seed, "seed"),
+                u64_arg(offset, "offset")};
   // element indices offset .. offset + n - 1 must not wrap around 2^64
-  if (offset > UINT64_MAX - static_cast<uint64_t>(n))
+  if (a.offset > UINT64_MAX - static_cast<uint64_t>(n))
     throw py::value_error("offset: offset + number of elements must stay below 2**64");
+  return a;
 }
 
-void dropout_forward(py::handle x_, py::handle y_, float rate, uint64_t seed, uint64_t offset) {
+void dropout_forward(py::handle x_, py::handle y_, py::handle rate, py::handle seed,
+                     py::handle offset) {
   Tensor x = tensor_arg(x_, "x"), y = tensor_arg(y_, "out", true);
   expect_same_device({&x, &y});
   expect_same_shape(y, x);
-  check_dropout_args(rate, offset, x.numel());
+  const DropoutArgs a = dropout_args(rate, seed, offset, x.numel());
   if (x.numel() == 0) return;
-  CL_LAUNCH(x.gpu, dropout_forward, x.numel(), x.data, y.data, rate, seed, offset);
+  CL_LAUNCH(x.gpu, dropout_forward, x.numel(), x.data, y.data, a.rate, a.seed, a.offset);
 }
 
-void dropout_backward(py::handle dy_, py::handle dx_, float rate, uint64_t seed, uint64_t offset) {
+void dropout_backward(py::handle dy_, py::handle dx_, py::handle rate, py::handle seed,
+                      py::handle offset) {
   Tensor dy = tensor_arg(dy_, "dy"), dx = tensor_arg(dx_, "out", true);
   expect_same_device({&dy, &dx});
   expect_same_shape(dx, dy);
-  check_dropout_args(rate, offset, dy.numel());
+  const DropoutArgs a = dropout_args(rate, seed, offset, dy.numel());
   if (dy.numel() == 0) return;
-  CL_LAUNCH(dy.gpu, dropout_backward, dy.numel(), dy.data, dx.data, rate, seed, offset);
+  CL_LAUNCH(dy.gpu, dropout_backward, dy.numel(), dy.data, dx.data, a.rate, a.seed, a.offset);
 }
 
 // ------------------------------------------------------------ optimizers
 
 void optimizer_update(py::handle param_, py::handle grad_, py::handle slot1_, py::handle slot2_,
-                      int kind, float lr, float momentum, bool nesterov, float rho, float beta1,
-                      float beta2, float epsilon, float l2, float c1, float c2, float c3) {
+                      py::handle kind, float lr, float momentum, bool nesterov, float rho,
+                      float beta1, float beta2, float epsilon, float l2, float c1, float c2,
+                      float c3) {
   Tensor param = tensor_arg(param_, "param", true), grad = tensor_arg(grad_, "grad");
   Tensor slot1 = optional_tensor_arg(slot1_, "slot1", true);
   Tensor slot2 = optional_tensor_arg(slot2_, "slot2", true);
   expect_same_device({&param, &grad, &slot1, &slot2});
   expect_same_shape(grad, param);
-  if (kind < 0 || kind > static_cast<int>(Optimizer::nadam))
-    throw py::value_error("kind: unknown optimizer id " + std::to_string(kind));
   OptimizerStep s;
-  s.kind = static_cast<Optimizer>(kind);
+  s.kind = enum_arg<Optimizer>(kind, "kind");
   s.lr = lr; s.momentum = momentum; s.nesterov = nesterov; s.rho = rho;
   s.beta1 = beta1; s.beta2 = beta2; s.epsilon = epsilon; s.l2 = l2;
   s.c1 = c1; s.c2 = c2; s.c3 = c3;
-  // which slots each rule reads and writes (csrc/cudnn_lite.h)
-  bool need1 = false, need2 = false;
-  switch (s.kind) {
-    case Optimizer::sgd: need1 = momentum != 0.0f; break;
-    case Optimizer::adagrad: need1 = true; break;
-    case Optimizer::rmsprop: need1 = true; need2 = momentum != 0.0f; break;
-    case Optimizer::adadelta: case Optimizer::adam: case Optimizer::nadam: need1 = need2 = true; break;
-  }
-  const char* names[] = {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "nadam"};
-  if (need1 && !slot1.data) throw py::value_error(std::string("slot1: required by ") + names[kind]);
-  if (need2 && !slot2.data) throw py::value_error(std::string("slot2: required by ") + names[kind]);
+  check_optimizer_step(s, slot1.data, slot2.data);  // the slots the rule needs (cudnn_lite.h)
   if (slot1.data) expect_same_shape(slot1, param);
   if (slot2.data) expect_same_shape(slot2, param);
   if (param.numel() == 0) return;
-  CL_LAUNCH(param.gpu, optimizer_update, s, param.numel(), param.data, grad.data,
-            need1 ? slot1.data : nullptr, need2 ? slot2.data : nullptr);
+  CL_LAUNCH(param.gpu, optimizer_update, s, param.numel(), param.data, grad.data, slot1.data,
+            slot2.data);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@ void register_layers(py::module_& m);
 void register_pointwise(py::module_& m);
 void register_image(py::module_& m);
 void register_emulator(py::module_& m);
+void register_args(py::module_& m);
+void register_shapes(py::module_& m);
 }  // namespace cudnn_lite::binding
 
 namespace cl = cudnn_lite;
@@ -77,6 +79,8 @@ PYBIND11_MODULE(_C, m) {
       "The checks every op applies to its arrays (float32, C-contiguous, NumPy or CuPy); "
       "returns the shape or raises TypeError/ValueError naming the argument");
 
+  cl::binding::register_args(m);    // the enum tables (ACTIVATIONS, ...), check_dropout_rate
+  cl::binding::register_shapes(m);  // conv2d_geometry, pool2d_geometry, ...
   cl::binding::register_layers(m);
   cl::binding::register_pointwise(m);
   cl::binding::register_image(m);

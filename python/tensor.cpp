@@ -116,10 +116,15 @@ Tensor optional_tensor_arg(py::handle obj, const char* name, bool writable) {
   return tensor_arg(obj, name, writable);
 }
 
+void expect_rank(const std::vector<int64_t>& shape, const char* name, int64_t rank,
+                 const char* layout) {
+  if (static_cast<int64_t>(shape.size()) != rank)
+    value_error(std::string(name) + ": expected a " + std::to_string(rank) + "-D " + layout +
+                " array, got shape " + shape_str(shape));
+}
+
 void expect_rank(const Tensor& t, int64_t rank, const char* layout) {
-  if (t.ndim() != rank)
-    value_error(std::string(t.name) + ": expected a " + std::to_string(rank) + "-D " + layout +
-                " array, got shape " + shape_str(t.shape));
+  expect_rank(t.shape, t.name, rank, layout);
 }
 
 void expect_shape(const Tensor& t, const std::vector<int64_t>& expected) {
@@ -146,12 +151,6 @@ void expect_same_device(std::initializer_list<const Tensor*> tensors) {
                   ", got " + where(t) + "; all arrays of one op must live on the same device");
     }
   }
-}
-
-Activation activation_arg(int act) {
-  if (act < 0 || act > static_cast<int>(Activation::step))
-    throw py::value_error("activation: unknown activation id " + std::to_string(act));
-  return static_cast<Activation>(act);
 }
 
 #ifdef CUDNN_LITE_CUDA_EMULATED

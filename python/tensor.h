@@ -46,14 +46,14 @@ Tensor tensor_arg(py::handle obj, const char* name, bool writable = false);
 // None -> a Tensor with data == nullptr (gpu taken from `like`)
 Tensor optional_tensor_arg(py::handle obj, const char* name, bool writable = false);
 
+// ValueError naming the array (`name`, or the tensor's) unless its shape is as expected
+void expect_rank(const std::vector<int64_t>& shape, const char* name, int64_t rank,
+                 const char* layout);
 void expect_rank(const Tensor& t, int64_t rank, const char* layout);
 void expect_shape(const Tensor& t, const std::vector<int64_t>& expected);
 void expect_same_shape(const Tensor& t, const Tensor& like);
 // every present tensor lives where the first one does (all NumPy or all CuPy)
 void expect_same_device(std::initializer_list<const Tensor*> tensors);
-
-// the Activation enum from its Python-side id, or ValueError
-Activation activation_arg(int act);
 
 // CuPy's current stream as a cudaStream_t (void*); needs the GIL
 void* current_stream();

@@ -35,9 +35,11 @@ def _has_torch():
 def _read(out, name):
     for ext in ("json", "md"):
         assert os.path.exists(os.path.join(out, f"{name}-latest.{ext}"))
-    dated = [f for f in os.listdir(out) if f.startswith(f"{name}-2") and f.endswith(".json")]
-    assert dated, os.listdir(out)
-    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+    assert not [f for f in os.listdir(out) if f.startswith(f"{name}-2")], "dated copies go to runs/"
+    runs = os.path.join(out, "runs")
+    dated = [f for f in os.listdir(runs) if f.startswith(f"{name}-2") and f.endswith(".json")]
+    assert dated, os.listdir(runs)
+    assert not [f for f in os.listdir(out) + os.listdir(runs) if f.endswith(".tmp")]
     with open(os.path.join(out, f"{name}-latest.json")) as f:
         data = json.load(f)
     record = data["record"]
@@ -67,6 +69,28 @@ def test_harness_atomic_write(tmp_path):
     harness.atomic_write(str(path), "two")
     assert path.read_text() == "two"
     assert os.listdir(path.parent) == ["x.md"]
+
+
+def test_harness_device_timer_host(tmp_path):
+    harness = _load("harness")
+    flushes = []
+    timer = harness.DeviceTimer("host", flush=lambda: flushes.append(1))
+    calls = []
+    stats = timer.time(lambda: (calls.append(1), __import__("time").sleep(0.002)), target_s=0.0,
+                       min_rep=5, max_rep=5, warmup=2)
+    assert stats["repeats"] == 5 and len(flushes) == 5
+    assert len(calls) == 2 + 1 + 5  # warm-up, the estimate, the repeats
+    assert 0.002 <= stats["min_s"] <= stats["median_s"] < 1.0
+    with pytest.raises(ValueError, match="kind"):
+        harness.DeviceTimer("nvml")
+
+
+def test_harness_write_result(tmp_path):
+    harness = _load("harness")
+    paths = harness.write_result(str(tmp_path / "device"), "bench_cuda", {"x": [1, 2]}, "# md\n")
+    assert sorted(os.listdir(tmp_path / "device")) == ["bench_cuda.json", "bench_cuda.md"]
+    with open(paths["json"]) as f:
+        assert json.load(f) == {"x": [1, 2]}
 
 
 def test_bench_sgemm_quick(tmp_path):

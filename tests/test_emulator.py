@@ -10,7 +10,10 @@ Skipped in the other builds, where `_C.cuda_emulated` is False (checked below).
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -126,6 +129,20 @@ def test_options_are_validated(options):
     C.emulator_configure(check_schedule="random", seed=3)
     assert C.emulator_options()["check_schedule"] == "random"
     assert C.emulator_options()["seed"] == 3
+
+
+@emulated
+@pytest.mark.parametrize("kb, expected", [(8, 0), (15, 0), (16, 16), (96, 96)])
+def test_stack_size_from_the_environment(tmp_path, kb, expected):
+    """CUDNN_LITE_EMU_STACK_KB under 16 is ignored (the default stack, 0 here) with a message;
+    from 16 up it is the stack of every emulated thread."""
+    env = dict(os.environ, CUDNN_LITE_EMU_STACK_KB=str(kb))
+    code = "import cudnn_lite._C as C; print(C.emulator_options()['stack_kb'])"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) == expected
+    assert ("CUDNN_LITE_EMU_STACK_KB below 16 ignored" in proc.stderr) == (kb < 16)
 
 
 @emulated

@@ -329,7 +329,7 @@ def test_nan_propagates_through_every_activation(act):
 def test_nan_propagates_through_fused_epilogues(act):
     """BUG (csrc/cpu/epilogue.h): the CPU conv/dense epilogue computes relu as
     `y > 0 ? y : 0` and step as `y >= 0 ? 1 : 0`, which turn NaN into 0, while the
-    standalone activation kernels (CPU and CUDA) and csrc/cuda/activation.cuh keep NaN
+    standalone activation kernels (CPU and CUDA) and csrc/common/activation_math.h keep NaN
     (their documented contract). So Dense(activation='relu') and Conv2D(..., 'relu') on the
     CPU silently hide a NaN input. Expected: NaN out, like activation_forward."""
     x = np.ones((2, 16), F)

@@ -287,7 +287,7 @@ def test_philox_known_answer():
 @pytest.mark.skipif(shutil.which("g++") is None, reason="g++ not available")
 def test_philox_matches_header(tmp_path):
     src = tmp_path / "p.cpp"
-    src.write_text('#include "philox.h"\n#include <cstdio>\nint main(){for(unsigned long long i=0;i<64;i++)'
+    src.write_text('#include "common/philox.h"\n#include <cstdio>\nint main(){for(unsigned long long i=0;i<64;i++)'
                    'printf("%.17g\\n",(double)cudnn_lite::philox_uniform(0x123456789ULL,i+1000000007ULL));}\n')
     exe = tmp_path / "p"
     subprocess.run(["g++", "-std=c++17", "-I", str(REPO_ROOT_FOR_TESTS / "csrc"), str(src), "-o", str(exe)],

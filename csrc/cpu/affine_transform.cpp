@@ -2,7 +2,7 @@
 // Keras's fill modes), the kernel behind ImageDataGenerator's augmentation.
 //
 // OpenMP over (image, output row); each output pixel finds its 2 x 2 source cells
-// once (csrc/bilinear.h) and blends them for every channel (1, 3 and 4 channels are
+// once (csrc/common/bilinear.h) and blends them for every channel (1, 3 and 4 channels are
 // compiled with the count fixed, others go in chunks of 8; the sums live in registers). The sum runs
 // acc = fma(weight, value, acc) from acc = -0.0f over the taps of non-zero weight
 // in the order (0,0), (0,1), (1,0), (1,1), as the CUDA kernel does, so both give the
@@ -11,7 +11,7 @@
 #include <cmath>
 #include <limits>
 
-#include "bilinear.h"
+#include "common/bilinear.h"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -77,12 +77,7 @@ void resample_row_all(int64_t h, int64_t w, int64_t c, const float* xi, const fl
 // x, y (n, h, w, c); matrices (n, 6)
 void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x,
                       const float* matrices, FillMode fill, float cval, float* y) {
-  if (n < 0 || h < 0 || w < 0 || c < 0)
-    throw std::invalid_argument("affine_transform: sizes must be non-negative");
-  if (h > kAffineMaxExtent || w > kAffineMaxExtent)
-    throw std::invalid_argument("affine_transform: height and width must be at most 2^24");
-  if (static_cast<int>(fill) < 0 || static_cast<int>(fill) > static_cast<int>(FillMode::wrap))
-    throw std::invalid_argument("affine_transform: unknown fill mode");
+  check_affine_transform(n, h, w, c, fill);
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t image = h * w * c;
 #pragma omp parallel for collapse(2) schedule(static) if (n * image > 32768)

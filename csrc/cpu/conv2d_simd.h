@@ -3,7 +3,9 @@
 // rest of the CPU kernels (-march=native): AVX-512, AVX2 + FMA, or scalar.
 //   kL: floats per vector; vload_n / vstore_n touch the first n lanes only;
 //   kMaxKV: most vectors of output channels per register tile;
-//   kFwdPixels[KV], kBwfRows[KV]: register tile heights for KV vectors.
+//   kFwdPixels[KV], kBwfRows[KV]: register tile heights for KV vectors;
+//   vrelu, vleaky: activation_value (csrc/common/activation_math.h) lane by lane, bit for bit
+//   (-0 and NaN included), so the fused epilogue matches activation_forward.
 // Internal header: included by the conv2d_*.cpp kernels only.
 #pragma once
 
@@ -55,8 +57,9 @@ static inline void vstore_n(float* p, vec v, int n) { _mm256_maskstore_ps(p, lan
 static inline vec vbcast(const float* p) { return _mm256_broadcast_ss(p); }
 static inline vec vfma(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
 static inline vec vadd(vec a, vec b) { return _mm256_add_ps(a, b); }
-// max returns its second operand when one is NaN: NaN stays NaN
-static inline vec vrelu(vec v) { return _mm256_max_ps(_mm256_setzero_ps(), v); }
+static inline vec vrelu(vec v) {  // v > 0 ? v : +0, NaN stays NaN (max(0, v) would keep a -0)
+  return _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NLE_UQ));
+}
 static inline vec vleaky(vec v, float alpha) {
   const vec pos = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ);
   return _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), v), v, pos);

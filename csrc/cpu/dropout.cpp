@@ -1,4 +1,4 @@
-// dropout.cpp: inverted dropout with a counter-based mask (csrc/philox.h).
+// dropout.cpp: inverted dropout with a counter-based mask (csrc/common/philox.h).
 //
 // Element i of a call with (seed, offset) is kept iff
 // philox_uniform(seed, offset + i) >= rate, and then y = x / (1.0f - rate), a
@@ -16,7 +16,7 @@
 #include <string>
 
 #include "cudnn_lite.h"
-#include "philox.h"
+#include "common/philox.h"
 
 namespace cudnn_lite {
 namespace cpu {

@@ -2,14 +2,8 @@
 //
 // param, grad, slot1, slot2 are (n). The rules are the ones written above
 // struct OptimizerStep in cudnn_lite.h; the L2 term is folded into the
-// gradient first, g = grad + 2 l2 param. Slots used:
-//   sgd:      slot1 = momentum buffer (only when momentum != 0)
-//   adagrad:  slot1 = accumulator
-//   rmsprop:  slot1 = velocity, slot2 = momentum buffer (only when momentum != 0)
-//   adadelta: slot1 = accumulated grad^2, slot2 = accumulated delta^2
-//   adam:     slot1 = m, slot2 = v        (c1 = lr sqrt(1-beta2^t) / (1-beta1^t))
-//   nadam:    slot1 = m, slot2 = v        (c1, c2, c3 as in the header)
-// A slot the rule uses must not be nullptr (std::invalid_argument).
+// gradient first, g = grad + 2 l2 param. The slots each rule uses are
+// optimizer_slots() of cudnn_lite.h; a missing one is std::invalid_argument.
 // Each rule is its own loop: vectorised, and split across threads for large n.
 #include <cmath>
 #include <string>
@@ -19,18 +13,10 @@
 namespace cudnn_lite {
 namespace cpu {
 
-namespace {
-
-void need(const float* slot, const char* which, const char* rule) {
-  if (slot == nullptr)
-    throw std::invalid_argument(std::string("optimizer_update: ") + rule + " needs " + which);
-}
-
-}  // namespace
-
 // param, grad, slot1, slot2 (n)
 void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const float* grad,
                       float* slot1, float* slot2) {
+  check_optimizer_step(s, slot1, slot2);
   const float lr = s.lr, eps = s.epsilon, l2x2 = 2.0f * s.l2;
   switch (s.kind) {
     case Optimizer::sgd: {
@@ -42,7 +28,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
         }
         return;
       }
-      need(slot1, "slot1 (momentum)", "sgd with momentum");
       const float mu = s.momentum;
       if (s.nesterov) {
 #pragma omp parallel for simd schedule(static) if (n > 32768)
@@ -64,7 +49,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       return;
     }
     case Optimizer::adagrad: {
-      need(slot1, "slot1 (accumulator)", "adagrad");
 #pragma omp parallel for simd schedule(static) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
@@ -75,7 +59,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       return;
     }
     case Optimizer::rmsprop: {
-      need(slot1, "slot1 (velocity)", "rmsprop");
       const float rho = s.rho, mu = s.momentum;
       if (mu == 0.0f) {
 #pragma omp parallel for simd schedule(static) if (n > 32768)
@@ -86,7 +69,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
           param[i] -= lr * g / std::sqrt(v + eps);
         }
       } else {
-        need(slot2, "slot2 (momentum)", "rmsprop with momentum");
 #pragma omp parallel for simd schedule(static) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
@@ -100,8 +82,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       return;
     }
     case Optimizer::adadelta: {
-      need(slot1, "slot1 (accumulated grad)", "adadelta");
-      need(slot2, "slot2 (accumulated delta)", "adadelta");
       const float rho = s.rho;
 #pragma omp parallel for simd schedule(static) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
@@ -115,8 +95,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       return;
     }
     case Optimizer::adam: {
-      need(slot1, "slot1 (m)", "adam");
-      need(slot2, "slot2 (v)", "adam");
       const float b1 = 1.0f - s.beta1, b2 = 1.0f - s.beta2, c1 = s.c1;
 #pragma omp parallel for simd schedule(static) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
@@ -130,8 +108,6 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       return;
     }
     case Optimizer::nadam: {
-      need(slot1, "slot1 (m)", "nadam");
-      need(slot2, "slot2 (v)", "nadam");
       const float b1 = 1.0f - s.beta1, b2 = 1.0f - s.beta2;
       const float c1 = s.c1, c2 = s.c2, c3 = s.c3;
 #pragma omp parallel for simd schedule(static) if (n > 32768)

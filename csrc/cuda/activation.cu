@@ -1,10 +1,11 @@
 // activation.cu: elementwise activations and their gradients (n elements).
 //   *_kernel1: scalar grid-stride loop (reference, and unaligned pointers)
 //   *_kernel2: float4 grid-stride loop over n / 4 vectors, the n % 4 tail in scalar
-// The per-element math is activation_value / activation_grad of activation.cuh.
+// The per-element math is activation_value / activation_grad of csrc/common/activation_math.h,
+// the functions the CPU kernels and every fused epilogue use: the same bits for the same input.
 #include <cuda_runtime.h>
 
-#include "cuda/activation.cuh"
+#include "common/activation_math.h"
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cudnn_lite.h"
@@ -83,9 +84,9 @@ __global__ void activation_backward_kernel2(Activation act, float alpha, int64_t
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 void check_act(Activation act, const char* what) {
-  const int a = static_cast<int>(act);
-  if (a < 0 || a > 5)
-    throw std::invalid_argument(std::string(what) + ": unknown activation " + std::to_string(a));
+  if (!enum_valid(act))
+    throw std::invalid_argument(std::string(what) + ": unknown activation " +
+                                std::to_string(static_cast<int>(act)));
 }
 
 }  // namespace

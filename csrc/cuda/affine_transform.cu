@@ -1,13 +1,13 @@
 // affine_transform.cu: per-image affine resampling of NHWC images (bilinear,
 // Keras's fill modes), bit-identical to the CPU kernel: both find the 2 x 2
-// source cells of an output pixel with csrc/bilinear.h and sum
+// source cells of an output pixel with csrc/common/bilinear.h and sum
 // acc = fmaf(weight, value, acc) from acc = -0.0f over the taps of non-zero
 // weight in the order (0,0), (0,1), (1,0), (1,1).
 //   affine_transform_kernel: one thread per output pixel (grid-stride, 64-bit
 //   indices), looping over the pixel's c channels.
 #include <cuda_runtime.h>
 
-#include "bilinear.h"
+#include "common/bilinear.h"
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cudnn_lite.h"
@@ -64,12 +64,7 @@ __global__ void affine_transform_kernel(int64_t pixels, int64_t h, int64_t w, in
 
 void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x,
                       const float* matrices, FillMode fill, float cval, float* y, void* stream) {
-  if (n < 0 || h < 0 || w < 0 || c < 0)
-    throw std::invalid_argument("affine_transform: sizes must be non-negative");
-  if (h > kAffineMaxExtent || w > kAffineMaxExtent)
-    throw std::invalid_argument("affine_transform: height and width must be at most 2^24");
-  if (static_cast<int>(fill) < 0 || static_cast<int>(fill) > static_cast<int>(FillMode::wrap))
-    throw std::invalid_argument("affine_transform: unknown fill mode");
+  check_affine_transform(n, h, w, c, fill);
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t pixels = n * h * w;
   launch("affine_transform_kernel", affine_transform_kernel,

@@ -17,7 +17,7 @@
 // 128-wide GEMM tile would be mostly idle.
 #include <cuda_runtime.h>
 
-#include "cuda/activation.cuh"
+#include "common/activation_math.h"
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/gemm.cuh"

@@ -2,7 +2,7 @@
 // epilogue) and the bias gradient (a deterministic column sum).
 #include <cuda_runtime.h>
 
-#include "cuda/activation.cuh"
+#include "common/activation_math.h"
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cuda/colreduce.cuh"

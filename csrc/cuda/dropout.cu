@@ -1,5 +1,5 @@
 // dropout.cu: inverted dropout with masks bit-identical to the CPU's.
-// Element i keeps iff philox_uniform(seed, offset + i) >= rate (csrc/philox.h);
+// Element i keeps iff philox_uniform(seed, offset + i) >= rate (csrc/common/philox.h);
 // y = keep ? x / (1 - rate) : 0. Forward and backward apply the same mask, so
 // one kernel serves both (in = x or dy, out = y or dx).
 //   dropout_kernel1: one element per thread, one Philox call per element
@@ -10,7 +10,7 @@
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cudnn_lite.h"
-#include "philox.h"
+#include "common/philox.h"
 
 namespace cudnn_lite {
 namespace cuda {

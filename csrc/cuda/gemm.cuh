@@ -31,7 +31,7 @@
 
 #include <cstdint>
 
-#include "cuda/activation.cuh"
+#include "common/activation_math.h"
 #include "cuda/check.cuh"
 #include "cuda/launch.cuh"
 #include "cudnn_lite.h"

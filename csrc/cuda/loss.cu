@@ -140,9 +140,9 @@ __global__ void softmax_cross_entropy_backward_kernel(int64_t n, const float* __
 }
 
 void check_loss(Loss loss, const char* what) {
-  const int l = static_cast<int>(loss);
-  if (l < 0 || l > 3)
-    throw std::invalid_argument(std::string(what) + ": unknown loss " + std::to_string(l));
+  if (!enum_valid(loss))
+    throw std::invalid_argument(std::string(what) + ": unknown loss " +
+                                std::to_string(static_cast<int>(loss)));
 }
 
 unsigned warp_row_blocks(int64_t rows) {

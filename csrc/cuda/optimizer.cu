@@ -1,10 +1,7 @@
 // optimizer.cu: one Keras 3 optimizer step on one parameter array, in place,
 // in a single fused elementwise kernel (rules above struct OptimizerStep in
 // cudnn_lite.h; same float expressions as csrc/cpu/optimizer.cpp).
-// g = grad + 2 l2 param. Slots: sgd slot1 = momentum (momentum != 0);
-// adagrad slot1 = accumulator; rmsprop slot1 = velocity, slot2 = momentum
-// (momentum != 0); adadelta slot1 = E[g^2], slot2 = E[d^2]; adam/nadam slot1 = m,
-// slot2 = v.
+// g = grad + 2 l2 param. The slots each rule uses are optimizer_slots() of cudnn_lite.h.
 #include <cuda_runtime.h>
 
 #include <string>
@@ -89,37 +86,11 @@ __global__ void optimizer_update_kernel(OptimizerStep s, int64_t n, float* __res
   }
 }
 
-void need(const float* slot, const char* which, const char* rule) {
-  if (slot == nullptr)
-    throw std::invalid_argument(std::string("optimizer_update: ") + rule + " needs " + which);
-}
-
 }  // namespace
 
 void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const float* grad,
                       float* slot1, float* slot2, void* stream) {
-  switch (s.kind) {
-    case Optimizer::sgd:
-      if (s.momentum != 0.0f) need(slot1, "slot1 (momentum)", "sgd with momentum");
-      break;
-    case Optimizer::adagrad: need(slot1, "slot1 (accumulator)", "adagrad"); break;
-    case Optimizer::rmsprop:
-      need(slot1, "slot1 (velocity)", "rmsprop");
-      if (s.momentum != 0.0f) need(slot2, "slot2 (momentum)", "rmsprop with momentum");
-      break;
-    case Optimizer::adadelta:
-      need(slot1, "slot1 (accumulated grad)", "adadelta");
-      need(slot2, "slot2 (accumulated delta)", "adadelta");
-      break;
-    case Optimizer::adam:
-    case Optimizer::nadam:
-      need(slot1, "slot1 (m)", "adam/nadam");
-      need(slot2, "slot2 (v)", "adam/nadam");
-      break;
-    default:
-      throw std::invalid_argument("optimizer_update: unknown optimizer " +
-                                  std::to_string(static_cast<int>(s.kind)));
-  }
+  check_optimizer_step(s, slot1, slot2);
   if (n < 0) throw std::invalid_argument("optimizer_update: negative size");
   if (n == 0) return;
   launch("optimizer_update_kernel", optimizer_update_kernel, detail::grid_stride_blocks(n, 256),

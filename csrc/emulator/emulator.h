@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,12 +41,25 @@ struct Options {
 };
 
 Options options();                // the current options (read from the environment first)
-Options options_from_environment();  // CUDNN_LITE_EMU_* (options.cpp); bad values are reported
+// CUDNN_LITE_EMU_* (options.cpp): defaults where unset; bad values are reported and ignored
+Options options_from_environment();
 void configure(const Options& o);  // throws std::invalid_argument on nonsense
 const char* schedule_name(Schedule s);
 const char* block_order_name(BlockOrder o);
 Schedule parse_schedule(const std::string& s);      // std::invalid_argument if unknown
 BlockOrder parse_block_order(const std::string& s);
+
+struct Launch;  // cuda_runtime.h
+// "" if a GPU would run this grid and block shape, else what is wrong with it (options.cpp)
+std::string invalid_launch_config(const Launch& l);
+// schedule_check.cpp: run_once (one pass over the grid; false when it failed) under o's
+// schedule and block order with seed_a, then from the same memory under o.check_schedule and
+// the opposite block order with seed_b. False if a pass failed; else true, with *difference
+// "" when every byte of every allocation the launch's arguments point into came out the same
+// and the first difference described otherwise.
+bool run_schedule_check(const Launch& l, const Options& o, uint64_t seed_a, uint64_t seed_b,
+                        const std::function<bool(Schedule, BlockOrder, uint64_t)>& run_once,
+                        std::string* difference);
 
 struct Stats {
   uint64_t launches = 0, blocks = 0, threads = 0, switches = 0, checked_launches = 0;

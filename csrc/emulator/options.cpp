@@ -1,9 +1,12 @@
-// options.cpp: the emulator's options from the environment, and the names of its schedules
-// and block orders (see emulator.h for what each option does).
+// options.cpp: what a launch runs under: the emulator's options as the environment sets them
+// (emulator.h lists the variables), the names of schedules and block orders, and the launch
+// configurations a GPU accepts.
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+
+#include <cuda_runtime.h>
 
 #include "emulator.h"
 
@@ -87,6 +90,19 @@ BlockOrder parse_block_order(const std::string& s) {
   for (BlockOrder v : {BlockOrder::forward, BlockOrder::reverse, BlockOrder::random})
     if (s == block_order_name(v)) return v;
   throw std::invalid_argument("block order: expected forward, reverse or random, got '" + s + "'");
+}
+
+std::string invalid_launch_config(const Launch& l) {
+  const uint64_t threads = static_cast<uint64_t>(l.block.x) * l.block.y * l.block.z;
+  if (l.block.x == 0 || l.block.y == 0 || l.block.z == 0 || threads > 1024 ||
+      l.block.x > 1024 || l.block.y > 1024 || l.block.z > 64)
+    return "block " + std::to_string(l.block.x) + "x" + std::to_string(l.block.y) + "x" +
+           std::to_string(l.block.z) + " (at most 1024 threads, 1024 x 1024 x 64)";
+  if (l.grid.x == 0 || l.grid.y == 0 || l.grid.z == 0 || l.grid.x > 0x7fffffffu ||
+      l.grid.y > 65535 || l.grid.z > 65535)
+    return "grid " + std::to_string(l.grid.x) + "x" + std::to_string(l.grid.y) + "x" +
+           std::to_string(l.grid.z) + " (each dimension at least 1; at most 2^31-1 x 65535 x 65535)";
+  return "";
 }
 
 }  // namespace emulator

@@ -26,7 +26,8 @@
 // With a check schedule (emulator.h) each launch runs twice from the same memory, the second
 // time under the other schedule and the opposite block order, and every byte of every
 // allocation the kernel's arguments point into must come out the same: a data race between
-// two barriers shows up as different bits.
+// two barriers shows up as different bits (schedule_check.cpp). The options and the launch
+// configuration check are in options.cpp.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -428,25 +429,6 @@ bool Engine::run_grid_once(const Launch& l, Schedule s, BlockOrder order, uint64
   return true;
 }
 
-std::string validate(const Launch& l) {
-  const uint64_t threads = static_cast<uint64_t>(l.block.x) * l.block.y * l.block.z;
-  if (l.block.x == 0 || l.block.y == 0 || l.block.z == 0 || threads > kMaxThreads ||
-      l.block.x > 1024 || l.block.y > 1024 || l.block.z > 64)
-    return "block " + std::to_string(l.block.x) + "x" + std::to_string(l.block.y) + "x" +
-           std::to_string(l.block.z) + " (at most 1024 threads, 1024 x 1024 x 64)";
-  if (l.grid.x == 0 || l.grid.y == 0 || l.grid.z == 0 || l.grid.x > 0x7fffffffu ||
-      l.grid.y > 65535 || l.grid.z > 65535)
-    return "grid " + std::to_string(l.grid.x) + "x" + std::to_string(l.grid.y) + "x" +
-           std::to_string(l.grid.z) + " (each dimension at least 1; at most 2^31-1 x 65535 x 65535)";
-  return "";
-}
-
-BlockOrder opposite(BlockOrder o) {
-  return o == BlockOrder::forward ? BlockOrder::reverse
-         : o == BlockOrder::reverse ? BlockOrder::forward
-                                    : BlockOrder::random;
-}
-
 void Engine::run_launch(const Launch& l) {
   launch = &l;
   error = 0;
@@ -454,7 +436,7 @@ void Engine::run_launch(const Launch& l) {
   ++counters.launches;
   const uint64_t launch_seed = opts.seed * 0x9e3779b97f4a7c15ull + counters.launches;
 
-  const std::string bad = validate(l);
+  const std::string bad = invalid_launch_config(l);
   if (!bad.empty()) {
     set_failure(cudaErrorInvalidConfiguration,
                 std::string("emulator: invalid launch configuration of ") + l.name + ": " + bad);
@@ -488,44 +470,15 @@ void Engine::run_launch(const Launch& l) {
   }
   // the schedule check: same memory in, same bytes out, under two schedules
   ++counters.checked_launches;
-  const std::vector<Range> regions = allocations_pointed_to(l.args, l.args_bytes);
-  std::vector<std::vector<char>> before(regions.size()), first(regions.size());
-  for (size_t i = 0; i < regions.size(); ++i)
-    before[i].assign(regions[i].begin, regions[i].begin + regions[i].bytes);
-  bool ok = run_grid_once(l, opts.schedule, opts.block_order, seed_a);
-  if (ok) {
-    for (size_t i = 0; i < regions.size(); ++i) {
-      first[i].assign(regions[i].begin, regions[i].begin + regions[i].bytes);
-      std::memcpy(regions[i].begin, before[i].data(), regions[i].bytes);
-    }
-    ok = run_grid_once(l, opts.check_schedule, opposite(opts.block_order), seed_b);
-  }
-  if (!ok) {
+  std::string difference;
+  const bool ran = run_schedule_check(
+      l, opts, seed_a, seed_b,
+      [this, &l](Schedule s, BlockOrder o, uint64_t seed) { return run_grid_once(l, s, o, seed); },
+      &difference);
+  if (!ran || !difference.empty()) {
     ++counters.failures;
-    set_failure(error, error_text);
-    return;
-  }
-  for (size_t i = 0; i < regions.size(); ++i) {
-    if (std::memcmp(first[i].data(), regions[i].begin, regions[i].bytes) == 0) continue;
-    size_t at = 0;
-    while (first[i][at] == regions[i].begin[at]) ++at;
-    const size_t word = at / 4 * 4;
-    uint32_t a = 0, b = 0;
-    std::memcpy(&a, first[i].data() + word, std::min<size_t>(4, regions[i].bytes - word));
-    std::memcpy(&b, regions[i].begin + word, std::min<size_t>(4, regions[i].bytes - word));
-    char hex[64];
-    std::snprintf(hex, sizeof hex, "0x%08x vs 0x%08x", a, b);
-    ++counters.failures;
-    set_failure(cudaErrorLaunchFailure,
-                std::string("emulator: schedule check failed, a data race? ") + l.name +
-                    " wrote different bytes under schedules " + schedule_name(opts.schedule) +
-                    "/" + block_order_name(opts.block_order) + " and " +
-                    schedule_name(opts.check_schedule) + "/" +
-                    block_order_name(opposite(opts.block_order)) + ": allocation of " +
-                    std::to_string(regions[i].bytes) + " bytes, first difference at byte " +
-                    std::to_string(at) + " (32-bit word " + std::to_string(word / 4) + ": " +
-                    hex + ")");
-    return;
+    if (ran) set_failure(cudaErrorLaunchFailure, difference);
+    else set_failure(error, error_text);
   }
 }
 

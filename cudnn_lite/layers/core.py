@@ -400,8 +400,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"rate: expected a float in [0, 1), got {rate!r}")
+        from .. import ops
+        rate = ops.check_dropout_rate(rate)  # the kernels' rule (ValueError naming rate)
         if noise_shape is not None:
             raise ValueError("noise_shape: not supported (use None)")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):

@@ -36,7 +36,6 @@ from .. import backend, ops
 
 __all__ = ["ImageDataGenerator", "NumpyArrayIterator", "apply_affine_transform_batch"]
 
-_FILL_MODES = ("nearest", "constant", "reflect", "wrap")
 _IDENTITY6 = np.array([1, 0, 0, 0, 1, 0], dtype=np.float32)  # (m0 .. m5) of the identity
 
 
@@ -179,8 +178,9 @@ class ImageDataGenerator:
         if validation_split:
             raise NotImplementedError("ImageDataGenerator: validation_split is not supported; "
                                       "split the arrays before calling flow()")
-        if fill_mode not in _FILL_MODES:
-            raise ValueError(f"fill_mode: expected one of {_FILL_MODES}, got {fill_mode!r}")
+        from .. import ops
+        if fill_mode not in ops.FILL_MODES:  # the kernel's names (csrc/cudnn_lite.h)
+            raise ValueError(f"fill_mode: expected one of {tuple(ops.FILL_MODES)}, got {fill_mode!r}")
         for name, v in (("rotation_range", rotation_range), ("shear_range", shear_range),
                         ("channel_shift_range", channel_shift_range)):
             if not isinstance(v, numbers.Real) or v < 0:

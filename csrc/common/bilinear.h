@@ -14,15 +14,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/host_device.h"
 #include "cudnn_lite.h"
-
-#ifndef CL_HOST_DEVICE
-#if defined(__CUDACC__)
-#define CL_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define CL_HOST_DEVICE inline
-#endif
-#endif
 
 namespace cudnn_lite {
 

@@ -9,11 +9,7 @@
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define CL_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define CL_HOST_DEVICE inline
-#endif
+#include "common/host_device.h"
 
 namespace cudnn_lite {
 
