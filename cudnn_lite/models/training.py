@@ -169,8 +169,10 @@ class Trainer:
 
     def _unpack(self, item):
         """A generator's or Sequence's (x, y) item, checked, on the model's device."""
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
             raise ValueError("a generator must yield (x_batch, y_batch) tuples")
+        if len(item) == 3 and item[2] is not None:
+            raise ValueError("a generator yielded (x, y, sample_weight): sample weights are not supported")
         x, y = item[0], item[1]
         if self.device != "cpu" and backend.is_device_array(x):
             # already on the model's device (an augmenting flow on the GPU): no host round trip
@@ -180,10 +182,13 @@ class Trainer:
         self._ensure_built(x.shape)
         return self._to_dev(x), self._to_dev(self._targets(y, x.shape[0], "y batch"))
 
-    def _validation_arrays(self, val, prefix="validation_data "):
+    def _validation_arrays(self, val, prefix="validation_data ", steps=None, steps_name="validation_steps"):
+        """(x, y) device arrays, a Sequence, or data.Steps over a Sequence or generator."""
         if data.is_sequence(val) or (not isinstance(val, (tuple, list)) and data.is_iterator(val)):
+            if steps is not None:
+                return data.Steps(val, steps, steps_name)
             if not data.is_sequence(val):
-                raise ValueError("validation_data: give (x_val, y_val) arrays or a Sequence")
+                raise ValueError(f"{steps_name}: required when {prefix.strip() or 'x'} is a generator or iterator")
             return val
         if not isinstance(val, (tuple, list)) or len(val) not in (2, 3):
             raise ValueError("validation_data: expected (x_val, y_val)")
@@ -206,6 +211,8 @@ class Trainer:
         SECURITY.md). ``model.epoch`` counts completed epochs and is saved by ``model.save``.
         """
         self._require_compiled("fit")
+        data.check_queue_args(max_queue_size, workers, use_multiprocessing)
+        validation_freq = _validation_epochs(validation_freq)
         if class_weight is not None or sample_weight is not None:
             raise ValueError("class_weight / sample_weight: not supported")
         verbose = 1 if verbose == "auto" else verbose
@@ -259,7 +266,8 @@ class Trainer:
             gen = x
             batches = lambda: data.generator_batches(gen, steps, shuffle, rng, self._unpack)  # noqa: E731
 
-        val = self._validation_arrays(validation_data) if validation_data is not None else None
+        val = (self._validation_arrays(validation_data, steps=validation_steps)
+               if validation_data is not None else None)
 
         history = History()
         callbacks = [history] + list(callbacks or [])  # first: records every completed epoch even if a
@@ -275,7 +283,7 @@ class Trainer:
         batch_hooks = len(callbacks) > 1
         try:
             self._fit_epochs(callbacks, batch_hooks, batches, steps, val, batch_size,
-                             validation_batch_size, initial_epoch, epochs, verbose)
+                             validation_batch_size, validation_freq, initial_epoch, epochs, verbose)
         except KeyboardInterrupt:
             # Deliberately unlike Keras (which re-raises): the History so far is returned and the
             # model keeps the weights of its last completed optimizer step (kernels run with the
@@ -290,7 +298,7 @@ class Trainer:
         return history
 
     def _fit_epochs(self, callbacks, batch_hooks, batches, steps, val, batch_size,
-                    validation_batch_size, initial_epoch, epochs, verbose):
+                    validation_batch_size, validation_freq, initial_epoch, epochs, verbose):
         names = self._names()
         for epoch in range(initial_epoch, epochs):
             if verbose:
@@ -319,7 +327,7 @@ class Trainer:
                 if bar is not None and done < steps and bar.due():
                     bar.update(done, totals.logs())
             logs = totals.logs()
-            if val is not None:
+            if val is not None and validation_freq(epoch + 1):
                 vals = self._evaluate(val, batch_size if validation_batch_size is None else validation_batch_size)
                 logs.update({f"val_{k}": v for k, v in zip(names, vals)})
             elapsed = time.time() - t0
@@ -337,11 +345,13 @@ class Trainer:
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
-                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
-        """Keras 2's spelling of fit(generator, ...)."""
+                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0, validation_freq=1):
+        """Keras 2's fit_generator (its argument order): fit(generator, ...)."""
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
-                        class_weight=class_weight, shuffle=shuffle, initial_epoch=initial_epoch)
+                        validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
 
     # ----------------------------------------------------------- evaluate
     def _evaluate(self, val, batch_size, bar=None):
@@ -368,8 +378,13 @@ class Trainer:
         if data.is_array(x):
             val = self._validation_arrays((x, y), prefix="")
             total = -(-val[0].shape[0] // batch_size)
+            if steps is not None:
+                total = min(total, data.positive_int(steps, "steps"))
+                val = (val[0][:total * batch_size], val[1][:total * batch_size])
         else:
-            val = self._validation_arrays(x)
+            if y is not None:
+                raise ValueError("evaluate: do not give y with a generator (it yields (x, y))")
+            val = self._validation_arrays(x, prefix="", steps=steps, steps_name="steps")
             total = len(val)
         bar = Progbar(total) if verbose == 1 else None
         values = self._evaluate(val, batch_size, bar)
@@ -377,13 +392,29 @@ class Trainer:
             return dict(zip(self._names(), values))
         return values[0] if len(values) == 1 else values
 
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        """Keras 2's evaluate_generator: evaluate(generator, steps=steps)."""
+        data.check_queue_args(max_queue_size, workers, use_multiprocessing)
+        data.check_data_arg(generator, "generator")
+        if data.is_array(generator):
+            raise ValueError("evaluate_generator: expected a generator or Sequence of (x, y) batches, got an "
+                             "array (use evaluate(x, y))")
+        return self.evaluate(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
     # ------------------------------------------------------------ predict
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
-        """Outputs for x (inference mode) as a NumPy array."""
+        """Outputs for x (inference mode) as a NumPy array. A Sequence or generator yields x
+        batches (or (x, y) tuples, whose y is ignored); a generator needs ``steps``."""
         batch_size = 32 if batch_size is None else data.positive_int(batch_size, "batch_size")
         data.check_data_arg(x, "x")
-        if data.is_sequence(x):
-            outs = [self.predict(self._unpack_x(x[i]), batch_size) for i in range(len(x))]
+        if not data.is_array(x):
+            if steps is None and not data.is_sequence(x):
+                raise ValueError("steps: required when x is a generator or iterator")
+            items = data.Steps(x, steps, "steps") if steps is not None else (x[i] for i in range(len(x)))
+            outs = [self.predict(self._unpack_x(item), batch_size) for item in items]
+            if not outs:
+                raise ValueError("predict: the Sequence is empty")
             return np.concatenate(outs, axis=0)
         x = data.host_float32(x, "x")
         self._ensure_built(x.shape)
@@ -399,6 +430,16 @@ class Trainer:
         if bar is not None:
             bar.update(bar.target, final=True)
         return backend.to_numpy(result)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        """Keras 2's predict_generator: predict(generator, steps=steps)."""
+        data.check_queue_args(max_queue_size, workers, use_multiprocessing)
+        data.check_data_arg(generator, "generator")
+        if data.is_array(generator):
+            raise ValueError("predict_generator: expected a generator or Sequence of batches, got an array "
+                             "(use predict(x))")
+        return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
 
     @staticmethod
     def _unpack_x(item):
@@ -433,3 +474,15 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         out = self._batch(x, y, False)
         return dict(zip(self._names(), out if isinstance(out, list) else [out])) if return_dict else out
+
+
+def _validation_epochs(freq):
+    """fit's validation_freq as a test on the 1-based epoch number: every ``freq``-th epoch (an
+    int), or the epochs listed (Keras's two forms)."""
+    if isinstance(freq, (list, tuple, set, range)):
+        epochs = set()
+        for e in freq:
+            epochs.add(data.positive_int(e, "validation_freq"))
+        return epochs.__contains__
+    freq = data.positive_int(freq, "validation_freq")
+    return lambda epoch: epoch % freq == 0
