@@ -32,11 +32,13 @@ import numbers
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, ops, unsupported
 
 __all__ = ["ImageDataGenerator", "NumpyArrayIterator", "apply_affine_transform_batch"]
 
 _FILL_MODES = ("nearest", "constant", "reflect", "wrap")
+_NO_FILES = ("reading image files needs an image decoder (Pillow), which cudnn_lite does not depend on; load the "
+             "images into a (n, h, w, c) array and use flow(x, y)")
 _IDENTITY6 = np.array([1, 0, 0, 0, 1, 0], dtype=np.float32)  # (m0 .. m5) of the identity
 
 
@@ -348,6 +350,19 @@ class ImageDataGenerator:
         return NumpyArrayIterator(x, y, self, batch_size=batch_size, shuffle=shuffle, seed=seed,
                                   sample_weight=sample_weight)
 
+    def flow_from_directory(self, directory, *args, **kwargs):
+        """Not supported: reading image files needs an image decoder (Pillow), which cudnn_lite does
+        not depend on."""
+        raise unsupported.UnsupportedFeatureError(
+            "keras.preprocessing.image.ImageDataGenerator.flow_from_directory is not supported by cudnn_lite: "
+            + _NO_FILES)
+
+    def flow_from_dataframe(self, dataframe, *args, **kwargs):
+        """Not supported (image files, see flow_from_directory)."""
+        raise unsupported.UnsupportedFeatureError(
+            "keras.preprocessing.image.ImageDataGenerator.flow_from_dataframe is not supported by cudnn_lite: "
+            + _NO_FILES)
+
 
 class NumpyArrayIterator:
     """Batches ``(x, y)`` of augmented images; a Keras ``Sequence`` and an endless iterator.
@@ -459,3 +474,7 @@ class NumpyArrayIterator:
         return self[i]
 
     next = __next__
+
+
+__getattr__ = unsupported.module_getattr(__name__, "keras.preprocessing.image", {
+    name: _NO_FILES for name in ("load_img", "img_to_array", "array_to_img", "save_img", "DirectoryIterator")})
