@@ -57,5 +57,7 @@ _MISSING = {name: f"it has no kernels here; {_HAVE}" for name in (
 _MISSING.update({name: _FUNCTIONAL for name in (
     "Input", "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Dot", "concatenate",
     "add", "subtract", "multiply", "average", "maximum", "dot")})
+_MISSING.update({module: f"Keras 2's module of those layers; {_HAVE}" for module in (
+    "recurrent", "embeddings", "merge", "convolutional_recurrent", "local", "noise", "wrappers", "cudnn_recurrent")})
 _MISSING["Lambda"] = "it would run arbitrary Python inside the model, which cudnn_lite never does; " + _HAVE
 __getattr__ = unsupported.module_getattr(__name__, "keras.layers", _MISSING)
