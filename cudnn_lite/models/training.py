@@ -270,8 +270,9 @@ class Trainer:
                if validation_data is not None else None)
 
         history = History()
-        callbacks = [history] + list(callbacks or [])  # first: records every completed epoch even if a
-        # later callback raises (a KeyboardInterrupt in a checkpoint returns the History so far)
+        callbacks = [history] + list(callbacks or [])  # _fit_epochs ends each epoch with it, in a finally:
+        # it records every completed epoch even if a callback raises (a KeyboardInterrupt in a checkpoint
+        # returns the History so far), with what the callbacks added to the logs
         params = {"verbose": verbose, "epochs": epochs, "steps": steps}
         for cb in callbacks:
             cb.set_model(self)
@@ -334,8 +335,12 @@ class Trainer:
             if bar is not None:
                 bar.update(done, logs, final=True)
             self.epoch = epoch + 1  # completed epochs: saved with the model, for initial_epoch on resume
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
+            try:
+                for cb in callbacks[1:]:
+                    cb.on_epoch_end(epoch, logs)
+            finally:  # the History (callbacks[0]) last, as Keras 3 orders it: it records what the other
+                # callbacks add to the logs ('learning_rate'), and the epoch even if one of them raises
+                callbacks[0].on_epoch_end(epoch, logs)
             if verbose == 2:
                 print(f"{done}/{steps} - {elapsed:.0f}s{fmt_logs(logs)} - {elapsed:.0f}s/epoch - "
                       f"{fmt_step_time(elapsed / max(done, 1))}")
