@@ -19,7 +19,8 @@ Keras 2's ``keras.backend`` functions that scripts of that era call are here too
 settings of :mod:`cudnn_lite.config` (``image_data_format``, ``epsilon``, ``floatx``,
 ``learning_phase`` and their setters), ``clear_session``, ``get_value``/``set_value`` (also
 on ``model.optimizer.lr``), ``batch_get_value``, ``eval``, ``int_shape``, ``count_params``
-and ``cast_to_floatx``. TensorFlow's graph objects (``K.function``, ``K.placeholder``,
+and ``cast_to_floatx``; the array functions of :mod:`cudnn_lite.backend_math` (``K.sum``,
+``K.round``, ``K.clip`` ...) for custom metrics. TensorFlow's graph objects (``K.function``, ``K.placeholder``,
 ``K.variable``, ``K.gradients``, sessions) raise :class:`~cudnn_lite.unsupported.UnsupportedFeatureError`.
 """
 from __future__ import annotations
@@ -32,6 +33,10 @@ import numpy as np
 import cudnn_lite  # the package root (with_cuda, cuda_emulated, cuda_available): always imported first
 
 from . import unsupported
+# Keras 2's K.sum, K.round, K.clip ... for custom metrics. NB: sum, max, min, abs, round, any, all
+# and pow are these functions everywhere in this module, not Python's builtins.
+from .backend_math import *  # noqa: F401,F403
+from .backend_math import __all__ as _MATH
 from .config import (backend, epsilon, floatx, image_data_format, image_dim_ordering, learning_phase,
                      set_epsilon, set_floatx, set_image_data_format, set_image_dim_ordering, set_learning_phase)
 
@@ -40,7 +45,7 @@ __all__ = ["DEVICES", "get_device", "set_device", "xp", "array_module", "is_devi
            "unique_name", "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format",
            "set_image_data_format", "image_dim_ordering", "set_image_dim_ordering", "learning_phase",
            "set_learning_phase", "backend", "BoundValue", "get_value", "set_value", "batch_get_value",
-           "batch_set_value", "eval", "int_shape", "count_params", "cast_to_floatx"]
+           "batch_set_value", "eval", "int_shape", "count_params", "cast_to_floatx", *_MATH]
 
 DEVICES = ("cpu", "cuda")
 

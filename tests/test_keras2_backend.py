@@ -237,3 +237,32 @@ def test_a_keras_module_that_does_not_exist_names_it(alias):
         import keras.engine.topology  # noqa: F401
     with pytest.raises(UnsupportedFeatureError, match="keras.layers.recurrent"):
         from keras.layers.recurrent import LSTM  # noqa: F401
+
+
+# --------------------------------------------------------- array functions
+
+def test_backend_array_functions_follow_keras():
+    x = np.array([[0.2, -1.5, 2.5], [0.5, 3.0, -0.5]], np.float32)
+    K = backend
+    assert K.sum(x) == pytest.approx(x.sum())
+    np.testing.assert_array_equal(K.sum(x, axis=1, keepdims=True), x.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(K.argmax(x), [2, 1])                 # the last axis by default
+    np.testing.assert_array_equal(K.round(np.array([0.5, 1.5, 2.5, -0.5])), [0, 2, 2, -0])  # half to even
+    np.testing.assert_array_equal(K.clip(x, 0, 1), np.clip(x, 0, 1))
+    np.testing.assert_array_equal(K.clip(x, 1, 0), np.ones_like(x))   # max below min -> min
+    np.testing.assert_array_equal(K.clip(x, None, 0), np.minimum(x, 0))
+    assert K.mean(np.array([True, False, True, True])) == pytest.approx(0.75)
+    assert K.mean(np.array([True, False])).dtype == np.float32
+    np.testing.assert_array_equal(K.sqrt(np.array([4.0, -1.0])), [2.0, 0.0])  # negatives clipped to 0
+    assert K.cast(K.equal(K.argmax(x), np.array([2, 0])), "float32").tolist() == [1.0, 0.0]
+    assert K.batch_flatten(np.zeros((2, 3, 4))).shape == (2, 12) and K.flatten(x).shape == (6,)
+    assert K.expand_dims(x).shape == (2, 3, 1) and K.squeeze(K.expand_dims(x), -1).shape == (2, 3)
+    np.testing.assert_allclose(K.sigmoid(np.array([0.0])), [0.5])
+    np.testing.assert_array_equal(K.relu(x, max_value=1.0), np.minimum(np.maximum(x, 0), 1.0))
+    assert K.pow(np.array([3.0]), 2)[0] == 9.0 and K.std(x) == pytest.approx(x.std())
+    assert K.any(np.array([0, 0, 1])) and not K.all(np.array([0, 1]))
+
+
+def test_backend_array_functions_accept_lists_and_numbers():
+    assert backend.sum([1, 2, 3]) == 6
+    assert backend.max([[1, 5], [3, 2]], axis=0).tolist() == [3, 5]

@@ -34,6 +34,8 @@ EXPECTED = {
                               r"channels_first refused: UnsupportedFeatureError|channels_first refused: NotImplementedError",
                               r"log keys: \['acc', 'loss'\]"],
     "cifar10_batchnorm.py": [r"csv log lines: 3", r"epoch losses seen by LambdaCallback: 2"],
+    "custom_metrics.py": [r"log keys: \['acc', 'f1_m', 'loss', 'mean_pred', 'precision_m', 'recall_m'\]",
+                          r"mean prediction matches: True", r"f1 \d\.\d{3} precision \d\.\d{3} recall \d\.\d{3}"],
     "optimizer_tour.py": [r"SGD +mse", r"Nadam +mse", r"adadelta +mse"],
 }
 

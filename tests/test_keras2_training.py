@@ -369,3 +369,40 @@ def test_image_data_generator_fit_is_keras2s_statistics():
     np.testing.assert_allclose(gen.std.reshape(-1), std, rtol=1e-5)
     out = gen.standardize(x[:2])
     np.testing.assert_allclose(out, (scaled[:2] - mean) / (std + 1e-6), rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------ custom metrics
+
+def test_a_batchwise_custom_metric_is_the_mean_of_its_batch_values():
+    x, y = data(n=20)
+    model = compiled(metrics_=[])
+
+    def mean_pred(y_true, y_pred):  # of the first class (a softmax row's mean is always 1/3)
+        return backend.mean(y_pred[:, 0])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=[mean_pred])
+    got = model.evaluate(x, y, batch_size=8, verbose=0)[1]
+    p = model.predict(x)
+    batches = [p[0:8, 0].mean(), p[8:16, 0].mean(), p[16:20, 0].mean()]  # 8, 8, 4 rows: each counts once
+    assert abs(np.mean(batches) - p[:, 0].mean()) > 1e-6  # the data tell the two averages apart
+    assert got == pytest.approx(np.mean(batches), rel=1e-6)
+
+
+def test_custom_metric_shapes_numbers_and_errors():
+    x, y = data(n=16)
+    model = compiled(metrics_=[])
+    model.compile(optimizer="adam", loss="categorical_crossentropy",
+                  metrics=[lambda t, p: 0.25,                                      # a number
+                           lambda t, p: backend.abs(p - t),                        # (batch, k): averaged
+                           lambda t, p: backend.max(p, axis=-1)])                  # (batch,)
+    _, number, per_row, row_max = model.evaluate(x, y, batch_size=8, verbose=0)
+    p = model.predict(x)
+    assert number == pytest.approx(0.25)
+    assert per_row == pytest.approx(np.abs(p - y).mean(), rel=1e-5)
+    assert row_max == pytest.approx(p.max(axis=-1).mean(), rel=1e-5)
+    bad = compiled(metrics_=[])
+    bad.compile(optimizer="adam", loss="categorical_crossentropy", metrics=[lambda t, p: p[:3, 0]])
+    with pytest.raises(ValueError, match="one value per sample"):
+        bad.evaluate(x, y, batch_size=8, verbose=0)
+    bad.compile(optimizer="adam", loss="categorical_crossentropy", metrics=[lambda t, p: "high"])
+    with pytest.raises(TypeError, match="metric"):
+        bad.evaluate(x, y, batch_size=8, verbose=0)

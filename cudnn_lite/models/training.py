@@ -29,30 +29,35 @@ __all__ = ["Trainer", "BatchTotals"]
 
 
 class BatchTotals:
-    """Per-sample sums of the loss (with the L2 term) and of each metric over the batches seen,
-    kept on the device: ``add`` reads nothing back, ``logs``/``values`` do."""
+    """Sums of the loss (with the L2 term) and of each metric over the batches seen, and how
+    many values each sum holds, kept on the device: ``add`` reads nothing back, ``logs``/``values``
+    do. A metric gives one value per sample, or one per batch (a custom metric that reduces, such
+    as Keras 2's ``K.mean(...)``), which counts once: Keras 3's Mean of the values."""
 
     def __init__(self, names, device):
         self.names = names
         self.sums = backend.xp(device).zeros(len(names), dtype=np.float64)
+        self.counts = [0] * len(names)
         self.seen = 0
 
     def add(self, step, n):
         """Add one batch of ``n`` samples: ``step`` is Trainer._step's (per-sample loss, L2 term,
-        [per-sample metric values])."""
+        [per-sample (or per-batch) metric values])."""
         per, reg, metric_values = step
         self.sums[0] += per.sum() + reg * n
+        self.counts[0] += n
         for j, m in enumerate(metric_values):
             self.sums[1 + j] += m.sum()
+            self.counts[1 + j] += n if getattr(m, "ndim", 0) else 1
         self.seen += n
 
     def device_logs(self):
         """{name: mean so far}, device scalars (for the batch callbacks: nothing is read back)."""
-        return {k: self.sums[i] / self.seen for i, k in enumerate(self.names)}
+        return {k: self.sums[i] / self.counts[i] for i, k in enumerate(self.names)}
 
     def values(self):
         """The means so far as floats (read back from the device)."""
-        return [float(v) for v in backend.to_numpy(self.sums) / max(self.seen, 1)]
+        return [float(v) / max(c, 1) for v, c in zip(backend.to_numpy(self.sums), self.counts)]
 
     def logs(self):
         return dict(zip(self.names, self.values()))
@@ -141,7 +146,8 @@ class Trainer:
         fused = training and self._fused()
         per, g = self._loss_values(y, yb, training, fused)
         reg = self._reg_term()
-        metric_values = [fn(yb, y) for _, fn in self._compiled_metrics]
+        metric_values = [_metric_values(fn(yb, y), name, y.shape[0], y)
+                         for name, fn in self._compiled_metrics]
         if training:
             self._backward(g, logits=fused)
             params = self.trainable_weights
@@ -491,3 +497,23 @@ def _validation_epochs(freq):
         return epochs.__contains__
     freq = data.positive_int(freq, "validation_freq")
     return lambda epoch: epoch % freq == 0
+
+
+def _metric_values(values, name, rows, like):
+    """A metric function's result as one value per sample (batch,) or one for the batch (0-d),
+    an array of ``like``'s module: values of shape (batch, ...) are averaged over their other
+    axes (Keras 3's reduction); a number becomes a 0-d array."""
+    xp = backend.array_module(like)
+    if isinstance(values, numbers.Real) and not isinstance(values, bool):
+        return xp.asarray(float(values))
+    if not hasattr(values, "ndim") or not hasattr(values, "sum"):
+        raise TypeError(f"metric {name!r}: expected a number or an array of per-sample values, "
+                        f"got {type(values).__name__}")
+    if values.ndim == 0:
+        return values
+    if values.shape[0] != rows:
+        raise ValueError(f"metric {name!r}: returned shape {tuple(values.shape)}; expected one value per "
+                         f"sample ({rows},) or one for the batch")
+    if values.ndim > 1:
+        values = values.reshape(rows, -1).mean(axis=1)
+    return values
