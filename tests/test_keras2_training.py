@@ -406,3 +406,72 @@ def test_custom_metric_shapes_numbers_and_errors():
     bad.compile(optimizer="adam", loss="categorical_crossentropy", metrics=[lambda t, p: "high"])
     with pytest.raises(TypeError, match="metric"):
         bad.evaluate(x, y, batch_size=8, verbose=0)
+
+
+def test_image_data_generator_zca_whitening_is_keras():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(40, 4, 3, 2)).astype(np.float32) * np.array([1.0, 3.0], np.float32) + 2.0
+    with pytest.warns(UserWarning, match="overrides setting of `featurewise_center`"):
+        gen = ImageDataGenerator(zca_whitening=True, zca_epsilon=1e-6)
+    assert gen.featurewise_center and not gen.featurewise_std_normalization
+    with pytest.raises(ValueError, match="fit"):
+        gen.standardize(x[:2])
+    gen.fit(x)
+    # Keras 3's formula, in float64
+    centred = x.astype(np.float64) - x.astype(np.float64).mean(axis=(0, 1, 2))
+    flat = centred.reshape(40, -1)
+    u, s, _ = np.linalg.svd(flat.T, full_matrices=False)
+    matrix = (u * (np.sqrt(40) / (s + 1e-6))).dot(u.T)
+    np.testing.assert_allclose(gen.zca_whitening_matrix, matrix, rtol=1e-3, atol=1e-3)
+    assert gen.principal_components is gen.zca_whitening_matrix
+    white = gen.standardize(x).reshape(40, -1).astype(np.float64)
+    np.testing.assert_allclose(white.T @ white / 40, np.eye(24), atol=1e-2)  # whitened: identity covariance
+    with pytest.raises(ValueError, match="24 values"):
+        gen.standardize(np.zeros((1, 2, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="zca_epsilon"):
+        ImageDataGenerator(zca_whitening=True, zca_epsilon=0)
+
+
+def test_image_data_generator_std_normalisation_turns_centring_on():
+    with pytest.warns(UserWarning, match="featurewise_std_normalization"):
+        gen = ImageDataGenerator(featurewise_std_normalization=True)
+    assert gen.featurewise_center
+    with pytest.warns(UserWarning, match="samplewise_std_normalization"):
+        assert ImageDataGenerator(samplewise_std_normalization=True).samplewise_center
+
+
+def test_zca_whitening_on_the_device_matches_the_host(cp):
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(12, 3, 3, 2)).astype(np.float32)
+    with pytest.warns(UserWarning):
+        gen = ImageDataGenerator(zca_whitening=True)
+    gen.fit(x)
+    on_device = gen.standardize(cp.asarray(x[:3]))
+    assert backend.is_device_array(on_device)
+    np.testing.assert_allclose(backend.to_numpy(on_device), gen.standardize(x[:3]), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------ Keras 2's Sequential extras
+
+def test_predict_classes_and_predict_proba():
+    x, y = data()
+    model = compiled()
+    p = model.predict(x)
+    np.testing.assert_array_equal(model.predict_classes(x), p.argmax(axis=-1))
+    np.testing.assert_array_equal(model.predict_proba(x), p)
+    binary = Sequential([Dense(1, input_dim=5, activation="sigmoid")])
+    classes = binary.predict_classes(x)
+    assert classes.shape == (24, 1) and classes.dtype == np.int32
+    np.testing.assert_array_equal(classes, (binary.predict(x) > 0.5).astype(np.int32))
+    linear = Sequential([Dense(1, input_dim=5, kernel_initializer="ones")])
+    with pytest.warns(UserWarning, match="invalid probability"):
+        linear.predict_proba(x * 10)
+
+
+def test_sparse_categorical_crossentropy_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match="to_categorical"):
+        mlp().compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with pytest.raises(NotImplementedError, match="keras.losses.sparse_categorical_crossentropy"):
+        losses.sparse_categorical_crossentropy  # noqa: B018
+    with pytest.raises(NotImplementedError, match="keras.losses.hinge"):
+        losses.hinge  # noqa: B018

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numbers
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -451,6 +452,24 @@ class Trainer:
             raise ValueError("predict_generator: expected a generator or Sequence of batches, got an array "
                              "(use predict(x))")
         return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Keras 2's Sequential.predict_classes: the argmax of each prediction, or, for one output
+        unit, 1 where it exceeds 0.5 (int32, shape (n, 1))."""
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2's Sequential.predict_proba: predict(), with a warning when the outputs are not
+        probabilities (outside [0, 1])."""
+        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if preds.size and (preds.min() < 0.0 or preds.max() > 1.0):
+            warnings.warn("Network returning invalid probability values. The last layer might not "
+                          "normalize predictions into probabilities (like softmax or sigmoid would).",
+                          stacklevel=2)
+        return preds
 
     @staticmethod
     def _unpack_x(item):
