@@ -218,6 +218,8 @@ def test_alias_main_runs_a_script(tmp_path, capsys):
     ("from keras.preprocessing.text import Tokenizer", ["keras.preprocessing.text", "Tokenizer"]),
     ("from keras.preprocessing.image import load_img", ["keras.preprocessing.image.load_img", "Pillow"]),
     ("from keras.utils import multi_gpu_model", ["keras.utils.multi_gpu_model"]),
+    ("from keras.regularizers import l1_l2", ["keras.regularizers.l1_l2", "L2 penalties only"]),
+    ("from keras.losses import hinge", ["keras.losses.hinge"]),
     ("from keras.backend import tensorflow_backend", ["keras.backend.tensorflow_backend"]),
     ("import keras.backend as K; K.function([], [])", ["keras.backend.function"]),
     ("from keras.preprocessing.image import ImageDataGenerator; ImageDataGenerator().flow_from_directory('d')",
@@ -266,3 +268,8 @@ def test_backend_array_functions_follow_keras():
 def test_backend_array_functions_accept_lists_and_numbers():
     assert backend.sum([1, 2, 3]) == 6
     assert backend.max([[1, 5], [3, 2]], axis=0).tolist() == [3, 5]
+
+
+def test_keras2_l2_spelling():
+    from cudnn_lite import regularizers
+    assert regularizers.l2(l=1e-4).l2 == 1e-4 and regularizers.l2(1e-3).l2 == 1e-3
