@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import cudnn_lite
-from cudnn_lite import backend, config, keras_alias, optimizers
+from cudnn_lite import backend, config, keras_alias, optimizers, regularizers
 from cudnn_lite.layers import Dense
 from cudnn_lite.models import Sequential
 from cudnn_lite.unsupported import UnsupportedFeatureError
@@ -271,5 +271,4 @@ def test_backend_array_functions_accept_lists_and_numbers():
 
 
 def test_keras2_l2_spelling():
-    from cudnn_lite import regularizers
     assert regularizers.l2(l=1e-4).l2 == 1e-4 and regularizers.l2(1e-3).l2 == 1e-3
