@@ -3,6 +3,7 @@ clear errors for what cudnn_lite deliberately does not support."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import pickle
 import sys
 
@@ -17,7 +18,15 @@ from cudnn_lite.unsupported import UnsupportedFeatureError
 
 
 @pytest.fixture
-def alias():
+def no_keras(monkeypatch):
+    """No `keras` module imported for one test: real Keras, if another test imported it, is set
+    aside and comes back afterwards (the alias refuses to shadow an imported Keras)."""
+    for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+@pytest.fixture
+def alias(no_keras):
     """`keras` aliased to cudnn_lite for one test."""
     with keras_alias.aliased():
         yield
@@ -170,18 +179,18 @@ def test_alias_leaves_the_modules_their_own_specs(alias):
     assert cudnn_lite.layers.__name__ == "cudnn_lite.layers"
 
 
-def test_alias_uninstalls_cleanly():
+def test_alias_uninstalls_cleanly(no_keras):
     with keras_alias.aliased():
-        import keras  # noqa: F401
-        assert keras_alias.installed()
+        import keras
+        assert keras is cudnn_lite and keras_alias.installed()
     assert not keras_alias.installed()
     assert not any(n == "keras" or n.startswith("keras.") for n in sys.modules)
     assert not any(isinstance(f, keras_alias.KerasAliasFinder) for f in sys.meta_path)
-    with pytest.raises(ImportError):
-        import keras  # noqa: F401,F811  (no real Keras in the test environment)
+    spec = importlib.util.find_spec("keras")  # real Keras where installed, else nothing
+    assert spec is None or not isinstance(spec.loader, keras_alias._AliasLoader)
 
 
-def test_alias_refuses_when_keras_is_already_imported(monkeypatch):
+def test_alias_refuses_when_keras_is_already_imported(no_keras, monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", object())
     with pytest.raises(RuntimeError, match="already imported"):
         keras_alias.install()
@@ -196,7 +205,7 @@ def test_alias_other_name_and_bad_name():
         keras_alias.install("not a name")
 
 
-def test_alias_main_runs_a_script(tmp_path, capsys):
+def test_alias_main_runs_a_script(no_keras, tmp_path, capsys):
     script = tmp_path / "s.py"
     script.write_text("import keras\nfrom keras import backend as K\nprint('fmt', K.image_data_format())\n")
     try:
