@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import _C
+from . import _C, unsupported
 
 __version__ = "0.1.0"
 
@@ -64,15 +64,32 @@ def set_num_threads(n: int) -> None:
 _SUBMODULES = {
     "ops", "reference", "layers", "models", "losses", "optimizers", "callbacks", "metrics",
     "regularizers", "initializers", "activations", "datasets", "preprocessing", "utils",
-    "zoo", "backend", "saving", "plotting", "cli", "emulator",
+    "zoo", "backend", "saving", "plotting", "cli", "emulator", "config", "unsupported", "keras_alias",
+}
+
+
+#: Keras's top-level names (``keras.Sequential``), each read from its submodule on first use
+_TOP_LEVEL = {"Sequential": "models"}
+
+#: Keras's top-level names that cudnn_lite deliberately does not have, and why
+_UNSUPPORTED = {
+    "Model": "the functional API (Model(inputs, outputs)) is not supported; stack layers in a Sequential",
+    "Input": "the functional API (Input(shape)) is not supported; give the first layer input_shape=",
+    "applications": "pretrained networks (keras.applications) are not supported; see cudnn_lite.zoo",
+    "wrappers": "the scikit-learn wrappers (keras.wrappers) are not supported",
+    "engine": "Keras 2's internal graph engine (keras.engine) does not exist here",
 }
 
 
 def __getattr__(name):  # lazy submodules: `cudnn_lite.layers` imports on first use
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _TOP_LEVEL:
+        return getattr(importlib.import_module(f".{_TOP_LEVEL[name]}", __name__), name)
+    if name in _UNSUPPORTED:
+        raise unsupported.UnsupportedFeatureError(f"keras.{name} is not supported by cudnn_lite: {_UNSUPPORTED[name]}")
     raise AttributeError(f"module 'cudnn_lite' has no attribute {name!r}")
 
 
 __all__ = ["with_cuda", "cuda_emulated", "cuda_available", "build_info", "get_num_threads",
-           "set_num_threads", *sorted(_SUBMODULES)]
+           "set_num_threads", "Sequential", *sorted(_SUBMODULES)]

@@ -14,6 +14,14 @@ array module the CUDA device has, and which device an array is on.
     backend.get_device()          # 'cuda' when a GPU is usable, else 'cpu'
     backend.set_device('cpu')     # models created afterwards live on the CPU
     backend.set_random_seed(42)   # reproducible initial weights, dropout, shuffling
+
+Keras 2's ``keras.backend`` functions that scripts of that era call are here too: the
+settings of :mod:`cudnn_lite.config` (``image_data_format``, ``epsilon``, ``floatx``,
+``learning_phase`` and their setters), ``clear_session``, ``get_value``/``set_value`` (also
+on ``model.optimizer.lr``), ``batch_get_value``, ``eval``, ``int_shape``, ``count_params``
+and ``cast_to_floatx``; the array functions of :mod:`cudnn_lite.backend_math` (``K.sum``,
+``K.round``, ``K.clip`` ...) for custom metrics. TensorFlow's graph objects (``K.function``, ``K.placeholder``,
+``K.variable``, ``K.gradients``, sessions) raise :class:`~cudnn_lite.unsupported.UnsupportedFeatureError`.
 """
 from __future__ import annotations
 
@@ -24,20 +32,26 @@ import numpy as np
 
 import cudnn_lite  # the package root (with_cuda, cuda_emulated, cuda_available): always imported first
 
+from . import unsupported
+# Keras 2's K.sum, K.round, K.clip ... for custom metrics. NB: sum, max, min, abs, round, any, all
+# and pow are these functions everywhere in this module, not Python's builtins.
+from .backend_math import *  # noqa: F401,F403
+from .backend_math import __all__ as _MATH
+from .config import (backend, epsilon, floatx, image_data_format, image_dim_ordering, learning_phase,
+                     set_epsilon, set_floatx, set_image_data_format, set_image_dim_ordering, set_learning_phase)
+
 __all__ = ["DEVICES", "get_device", "set_device", "xp", "array_module", "is_device_array", "to_device",
            "to_numpy", "device_of", "BufferCache", "set_random_seed", "rng", "new_seed", "clear_session",
-           "unique_name", "epsilon"]
+           "unique_name", "epsilon", "set_epsilon", "floatx", "set_floatx", "image_data_format",
+           "set_image_data_format", "image_dim_ordering", "set_image_dim_ordering", "learning_phase",
+           "set_learning_phase", "backend", "BoundValue", "get_value", "set_value", "batch_get_value",
+           "batch_set_value", "eval", "int_shape", "count_params", "cast_to_floatx", *_MATH]
 
 DEVICES = ("cpu", "cuda")
 
 _device: str | None = None          # None: pick on first use
 _rng = np.random.default_rng()      # initializers, dropout seeds, shuffling
 _name_counts: dict[str, int] = {}   # 'dense' -> how many were named so far
-
-
-def epsilon() -> float:
-    """Keras's fuzz factor (1e-7)."""
-    return 1e-7
 
 
 # ------------------------------------------------------------------ devices
@@ -198,5 +212,108 @@ def unique_name(prefix: str, snake: bool = True) -> str:
 
 
 def clear_session() -> None:
-    """Reset the automatic layer/model names ('dense', 'dense_1', ... start over)."""
+    """Reset the automatic layer/model names ('dense', 'dense_1', ... start over).
+
+    Models built before keep their weights and stay usable (there is no graph to free)."""
     _name_counts.clear()
+
+
+# ------------------------------------------------- Keras 2's value functions
+
+class BoundValue(float):
+    """A float read from an object's attribute (``model.optimizer.lr``) that remembers where it
+    came from, so that ``set_value(model.optimizer.lr, 0.01)`` writes the attribute back, as
+    Keras 2's ``K.set_value`` writes a variable. Everywhere else it is a plain float."""
+
+    def __new__(cls, value, owner, attribute):
+        obj = super().__new__(cls, value)
+        obj.owner, obj.attribute = owner, attribute
+        return obj
+
+    def __reduce__(self):  # pickles, copies and deep copies as the plain float it holds
+        return float, (float(self),)
+
+
+def _weight_like(x):
+    """True for a layer Weight (value + name), without importing layers (which import backend)."""
+    return hasattr(x, "value") and hasattr(x, "trainable") and hasattr(x, "numpy")
+
+
+def get_value(x):
+    """The value of ``x`` on the host: a float for a hyperparameter (``model.optimizer.lr``), a
+    NumPy array for a layer Weight or an array, the number itself for a number."""
+    if isinstance(x, BoundValue):
+        return float(x)
+    if _weight_like(x):
+        return x.numpy()
+    if isinstance(x, (int, float, np.generic)) and not isinstance(x, bool):
+        return x
+    if isinstance(x, np.ndarray) or is_device_array(x):
+        return to_numpy(x).copy()
+    raise TypeError(f"get_value: expected a hyperparameter (model.optimizer.lr), a layer weight or an array, "
+                    f"got {type(x).__name__}")
+
+
+def set_value(x, value) -> None:
+    """Write ``value`` into ``x``: a hyperparameter read from its owner (``model.optimizer.lr``:
+    the optimizer's learning rate changes), or a layer Weight (same shape)."""
+    if isinstance(x, BoundValue):
+        setattr(x.owner, x.attribute, value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value)
+        return
+    if _weight_like(x):
+        new = np.asarray(to_numpy(value), dtype=np.float32)
+        if new.shape != tuple(x.value.shape):
+            raise ValueError(f"set_value: weight {x.name!r} has shape {tuple(x.value.shape)}, the value has "
+                             f"shape {new.shape}")
+        x.value[...] = to_device(new, device_of(x.value))
+        return
+    raise TypeError(f"set_value: expected a hyperparameter read from its owner (model.optimizer.lr) or a layer "
+                    f"weight, got {type(x).__name__}; a plain number or array has nowhere to be written back "
+                    "(set the attribute itself, e.g. model.optimizer.learning_rate = 0.01)")
+
+
+def batch_get_value(xs) -> list:
+    """[get_value(x) for x in xs]."""
+    return [get_value(x) for x in xs]
+
+
+def batch_set_value(tuples) -> None:
+    """set_value(x, value) for each (x, value)."""
+    for x, value in tuples:
+        set_value(x, value)
+
+
+def eval(x):  # noqa: A001 (Keras's name)
+    """Keras 2's K.eval: the value of x (here, get_value)."""
+    return get_value(x)
+
+
+def int_shape(x) -> tuple:
+    """The shape of an array or Weight as a tuple of ints."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        raise TypeError(f"int_shape: expected an array or a layer weight, got {type(x).__name__}")
+    return tuple(int(s) for s in shape)
+
+
+def count_params(x) -> int:
+    """The number of scalars in an array or Weight."""
+    return int(np.prod(int_shape(x), dtype=np.int64))
+
+
+def cast_to_floatx(x) -> np.ndarray:
+    """x as a float32 NumPy array."""
+    return np.asarray(x, dtype=np.float32)
+
+
+# Keras 2 backend functions over TensorFlow's graph: named, and refused with the reason.
+_GRAPH = "it needs TensorFlow's symbolic graph, which cudnn_lite does not have (it computes eagerly on arrays)"
+__getattr__ = unsupported.module_getattr(__name__, "keras.backend", {
+    "function": _GRAPH + "; read layer outputs with a model of the first layers (Sequential(model.layers[:k]))",
+    "placeholder": _GRAPH, "variable": _GRAPH, "constant": _GRAPH, "gradients": _GRAPH,
+    "stop_gradient": _GRAPH, "get_session": "TensorFlow sessions do not exist here",
+    "set_session": "TensorFlow sessions do not exist here", "tf": "TensorFlow objects do not exist here",
+    "tensorflow_backend": "TensorFlow objects do not exist here",
+    "is_keras_tensor": _GRAPH, "is_tensor": _GRAPH, "symbolic": _GRAPH, "in_train_phase": _GRAPH,
+    "in_test_phase": _GRAPH,
+})

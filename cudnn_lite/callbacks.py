@@ -6,7 +6,8 @@ then per epoch ``on_epoch_begin``, per batch ``on_train_batch_begin`` /
 ``on_epoch_end`` (logs: epoch averages and ``val_*``), finally
 ``on_train_end``. A callback stops training by setting
 ``model.stop_training = True``. ``Sequential.fit`` returns its
-:class:`History`.
+:class:`History`. Keras 2's batch hooks ``on_batch_begin``/``on_batch_end`` are what the
+default ``on_train_batch_*`` call, so a Keras 2 callback that overrides them runs unchanged.
 """
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ import warnings
 
 import numpy as np
 
-from . import backend, plotting
+from . import backend, plotting, unsupported
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint",
-           "TerminateOnNaN", "LearningCurve", "CSVLogger"]
+           "TerminateOnNaN", "LearningCurve", "CSVLogger", "LearningRateScheduler", "ReduceLROnPlateau",
+           "LambdaCallback"]
 
 
 class Callback:
@@ -50,17 +52,17 @@ class Callback:
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
-        pass
+        self.on_batch_begin(batch, logs)  # Keras 2's hook, as Keras calls it
 
     def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    # Keras 2 spelling of the batch hooks (called by the default on_train_batch_*)
+    def on_batch_begin(self, batch, logs=None):
         pass
 
-    # Keras 2 spelling of the batch hooks
-    def on_batch_begin(self, batch, logs=None):
-        self.on_train_batch_begin(batch, logs)
-
     def on_batch_end(self, batch, logs=None):
-        self.on_train_batch_end(batch, logs)
+        pass
 
 
 class CallbackList:
@@ -472,3 +474,130 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at the start of each epoch to ``schedule(epoch, lr)``
+    (or Keras 1's ``schedule(epoch)``); the epoch's logs get ``learning_rate`` (Keras 3's key;
+    Keras 2 wrote ``lr``)."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise ValueError(f"schedule: expected a function (epoch, lr) -> lr, got {schedule!r}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.model.optimizer.learning_rate)
+        try:
+            lr = self.schedule(epoch, lr)
+        except TypeError:  # a one-argument schedule (Keras 1 and 2 accept it)
+            lr = self.schedule(epoch)
+        if isinstance(lr, bool) or not isinstance(lr, (float, int, np.floating, np.integer)) or not math.isfinite(lr):
+            raise ValueError(f'The output of the "schedule" function should be a finite float, got {lr!r}')
+        self.model.optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement of
+    ``monitor`` (by more than ``min_delta``), then wait ``cooldown`` epochs; never below
+    ``min_lr``. Keras 2's ``epsilon=`` is the old name of ``min_delta``."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if "epsilon" in kwargs:  # Keras 2.1's spelling
+            min_delta = kwargs.pop("epsilon")
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau: unexpected argument(s) {sorted(kwargs)}")
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0.0 <= factor < 1.0:
+            raise ValueError(f"factor: expected a number in [0, 1) (ReduceLROnPlateau does not increase the "
+                             f"learning rate), got {factor!r}")
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = int(patience)
+        self.verbose = verbose
+        self.mode = _check_mode(mode, "ReduceLROnPlateau")
+        self.min_delta = float(min_delta)
+        self.cooldown = int(cooldown)
+        self.min_lr = float(min_lr)
+        self._reset()
+
+    def _reset(self):
+        self.cooldown_counter = 0
+        self.wait = 0
+        self.best = None
+        self.monitor_op = None
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def _improved(self, current):
+        if self.monitor_op is None:
+            self.monitor_op = _monitor_op(self.monitor, self.mode, "ReduceLROnPlateau")
+        if self.best is None:
+            return True
+        if self.monitor_op is np.less:
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: learning rate reduction is conditioned on metric {self.monitor!r}, "
+                          f"which is not available. Available metrics are: {','.join(sorted(logs))}", stacklevel=2)
+            return
+        current = _scalar(current)
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(self.model.optimizer.learning_rate)
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    self.model.optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_batch_begin(batch, logs)``, ``on_batch_end(batch, logs)``, ``on_train_begin(logs)``,
+    ``on_train_end(logs)``; the ones not given do nothing."""
+
+    _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end", "on_train_begin",
+              "on_train_end", "on_train_batch_begin", "on_train_batch_end")
+
+    def __init__(self, **hooks):
+        super().__init__()
+        unknown = set(hooks) - set(self._HOOKS)
+        if unknown:
+            raise TypeError(f"LambdaCallback: unexpected argument(s) {sorted(unknown)}")
+        for name, fn in hooks.items():
+            if fn is not None:
+                if not callable(fn):
+                    raise ValueError(f"{name}: expected a function, got {fn!r}")
+                setattr(self, name, fn)
+
+
+__getattr__ = unsupported.module_getattr(__name__, "keras.callbacks", {
+    "TensorBoard": "it writes TensorFlow event files; use CSVLogger or LearningCurve",
+    "RemoteMonitor": "it posts to a web server, which cudnn_lite never contacts",
+    "BackupAndRestore": "use ModelCheckpoint and fit(..., initial_epoch=model.epoch)",
+})

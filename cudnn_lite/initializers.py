@@ -14,7 +14,8 @@ from . import backend
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "GlorotUniform", "GlorotNormal", "HeNormal", "HeUniform", "get", "serialize",
-           "zeros", "ones", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform"]
+           "LecunNormal", "LecunUniform", "TruncatedNormal", "zeros", "ones", "glorot_uniform", "glorot_normal",
+           "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "truncated_normal"]
 
 
 def compute_fans(shape):
@@ -179,14 +180,52 @@ class HeUniform(VarianceScaling):
         return {"seed": self.seed}
 
 
+class LecunNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(1 / fan_in) (Keras)."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class LecunUniform(VarianceScaling):
+    """U(-limit, limit), limit = sqrt(3 / fan_in) (Keras)."""
+
+    def __init__(self, seed=None):
+        super().__init__(1.0, "fan_in", "uniform", seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class TruncatedNormal(_Seeded):
+    """Normal(mean, stddev) with values beyond two standard deviations redrawn (Keras)."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        super().__init__(seed)
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype="float32"):
+        return (_truncated_normal(self._rng(), self.stddev, shape) + np.float32(self.mean)).astype(np.float32)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
 zeros, ones, glorot_uniform, glorot_normal, he_normal, he_uniform = (
     Zeros, Ones, GlorotUniform, GlorotNormal, HeNormal, HeUniform)
+lecun_normal, lecun_uniform, truncated_normal = LecunNormal, LecunUniform, TruncatedNormal
 
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_normal": HeNormal, "he_uniform": HeUniform, "variance_scaling": VarianceScaling,
+    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "truncated_normal": TruncatedNormal,
+    # Keras 1/2's short names (Keras 3 keeps them)
+    "uniform": RandomUniform, "normal": RandomNormal, "zero": Zeros, "one": Ones,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _BY_NAME.values()}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, ops
+from . import backend, ops, unsupported
 
 __all__ = ["Loss", "CategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
            "MeanAbsoluteError", "categorical_crossentropy", "binary_crossentropy",
@@ -113,6 +113,10 @@ def get(identifier) -> str:
     name = identifier if isinstance(identifier, str) else getattr(identifier, "__name__", None)
     if isinstance(name, str) and name.lower() in _ALIASES:
         return _ALIASES[name.lower()]
+    if isinstance(name, str) and name.lower() in ("sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"):
+        raise ValueError("loss: 'sparse_categorical_crossentropy' is not supported (no kernel); one-hot encode the "
+                         "labels with utils.to_categorical(y, num_classes) and use 'categorical_crossentropy', "
+                         "which gives the same loss")
     raise ValueError(f"loss: expected one of {sorted(_ALIASES)} (name, function or losses.* object), "
                      f"got {identifier!r}")
 
@@ -122,3 +126,18 @@ def serialize(identifier) -> str:
     if isinstance(identifier, str):
         return identifier
     return get(identifier)
+
+
+_NO_KERNEL = ("training needs its gradient kernel, and cudnn_lite has those of categorical_crossentropy, "
+              "binary_crossentropy, mean_squared_error and mean_absolute_error only")
+__getattr__ = unsupported.module_getattr(__name__, "keras.losses", {
+    **{name: _NO_KERNEL for name in (
+        "hinge", "squared_hinge", "categorical_hinge", "logcosh", "log_cosh", "kullback_leibler_divergence", "kld",
+        "KLD", "poisson", "cosine_proximity", "cosine_similarity", "huber", "huber_loss",
+        "mean_absolute_percentage_error", "mape", "MAPE", "mean_squared_logarithmic_error", "msle", "MSLE",
+        "Hinge", "SquaredHinge", "CategoricalHinge", "LogCosh", "KLDivergence", "Poisson", "CosineSimilarity",
+        "Huber", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError")},
+    **{name: _NO_KERNEL + "; for integer labels, one-hot encode them (utils.to_categorical) and use "
+                          "categorical_crossentropy, which gives the same loss"
+       for name in ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")},
+})

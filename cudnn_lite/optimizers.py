@@ -1,4 +1,10 @@
-"""Optimizers with Keras 3's update rules and defaults (Keras 2's ``lr=``/``decay=`` accepted).
+"""Optimizers with Keras 3's update rules and defaults (Keras 2's spellings accepted).
+
+Keras 2 code runs unchanged: ``lr=`` for ``learning_rate=``, ``decay=``, ``epsilon=None``
+(:func:`cudnn_lite.config.epsilon`, 1e-7), Nadam's ``schedule_decay=``, the lowercase
+classes (``optimizers.rmsprop(lr=1e-4, decay=1e-6)``), and ``model.optimizer.lr`` readable
+and writable with ``backend.get_value``/``set_value``. Defaults are Keras 3's where the two
+differ (Adagrad, Adadelta and Nadam's learning rates; README, "Coming from Keras").
 
 Each step calls :func:`cudnn_lite.ops.optimizer_update` once per trainable
 weight; the rules and the per-step scalars c1..c3 are documented at
@@ -15,10 +21,10 @@ import numbers
 
 import numpy as np
 
-from . import backend, ops
+from . import backend, config, ops, unsupported
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Nadam", "get", "serialize",
-           "deserialize"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Nadam", "sgd", "rmsprop", "adagrad",
+           "adadelta", "adam", "nadam", "get", "serialize", "deserialize"]
 
 
 def _number(value, name, low=None, high=None, low_open=False):
@@ -30,6 +36,11 @@ def _number(value, name, low=None, high=None, low_open=False):
     if high is not None and value > high:
         raise ValueError(f"{name}: expected a value <= {high}, got {value!r}")
     return value
+
+
+def _epsilon(value):
+    """An optimizer's epsilon: Keras 2's ``epsilon=None`` means the fuzz factor (config.epsilon())."""
+    return _number(config.epsilon() if value is None else value, "epsilon", 0.0)
 
 
 class Optimizer:
@@ -56,7 +67,10 @@ class Optimizer:
     # learning rate ---------------------------------------------------------
     @property
     def learning_rate(self):
-        return self._learning_rate
+        """The base learning rate (or schedule). A number comes back as a backend.BoundValue, so that
+        Keras 2's ``K.set_value(model.optimizer.lr, 0.01)`` changes it."""
+        lr = self._learning_rate
+        return lr if callable(lr) else backend.BoundValue(lr, self, "learning_rate")
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -192,7 +206,7 @@ class RMSprop(Optimizer):
             raise ValueError("centered=True is not supported")
         self.rho = _number(rho, "rho", 0.0, 1.0)
         self.momentum = _number(momentum, "momentum", 0.0, 1.0)
-        self.epsilon = _number(epsilon, "epsilon", 0.0)
+        self.epsilon = _epsilon(epsilon)
 
     def _n_slots(self):
         return 2 if self.momentum > 0 else 1
@@ -213,7 +227,7 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.initial_accumulator_value = _number(initial_accumulator_value, "initial_accumulator_value", 0.0)
-        self.epsilon = _number(epsilon, "epsilon", 0.0)
+        self.epsilon = _epsilon(epsilon)
 
     def _slot_init(self, index):
         return self.initial_accumulator_value
@@ -235,7 +249,7 @@ class Adadelta(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
         self.rho = _number(rho, "rho", 0.0, 1.0)
-        self.epsilon = _number(epsilon, "epsilon", 0.0)
+        self.epsilon = _epsilon(epsilon)
 
     def _hyper(self):
         return {"rho": self.rho, "epsilon": self.epsilon}
@@ -257,7 +271,7 @@ class Adam(Optimizer):
             raise ValueError("amsgrad=True is not supported")
         self.beta_1 = _number(beta_1, "beta_1", 0.0, 1.0)
         self.beta_2 = _number(beta_2, "beta_2", 0.0, 1.0)
-        self.epsilon = _number(epsilon, "epsilon", 0.0)
+        self.epsilon = _epsilon(epsilon)
 
     def _hyper(self):
         return {"beta1": self.beta_1, "beta2": self.beta_2, "epsilon": self.epsilon}
@@ -274,12 +288,23 @@ class Nadam(Adam):
 
     kind = "nadam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None, **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name=None,
+                 schedule_decay=None, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name=name, **kwargs)
+        # Keras 2's argument: mu_t = beta_1 (1 - 0.5 * 0.96^(t * schedule_decay)), 0.004 there;
+        # None is Keras 3's schedule (the exponent is t)
+        self.schedule_decay = None if schedule_decay is None else _number(schedule_decay, "schedule_decay", 0.0)
         self.u_product = 1.0  # prod_{i <= iterations} mu_i
 
     def _mu(self, t):
-        return self.beta_1 * (1.0 - 0.5 * 0.96 ** t)
+        exponent = t if self.schedule_decay is None else t * self.schedule_decay
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** exponent)
+
+    def get_config(self):
+        config = super().get_config()
+        if self.schedule_decay is not None:
+            config["schedule_decay"] = self.schedule_decay
+        return config
 
     def _scalars(self, lr, t):
         prod_t = self.u_product * self._mu(t)
@@ -298,6 +323,9 @@ class Nadam(Adam):
     def _set_state_scalars(self, scalars):
         self.u_product = float(scalars.get("u_product", 1.0))
 
+
+# Keras 2's lowercase aliases of the classes (keras.optimizers.rmsprop(lr=1e-4, decay=1e-6))
+sgd, rmsprop, adagrad, adadelta, adam, nadam = SGD, RMSprop, Adagrad, Adadelta, Adam, Nadam
 
 _BY_NAME = {"sgd": SGD, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta, "adam": Adam,
             "nadam": Nadam}
@@ -326,3 +354,10 @@ def deserialize(config: dict) -> Optimizer:
     if cfg.get("learning_rate") is None:
         cfg.pop("learning_rate", None)
     return cls(**cfg)
+
+
+# Keras optimizers that have no kernel here: named, and refused with the reason.
+_NO_KERNEL = "it has no update kernel in cudnn_lite (available: SGD, RMSprop, Adagrad, Adadelta, Adam, Nadam)"
+__getattr__ = unsupported.module_getattr(__name__, "keras.optimizers", {
+    name: _NO_KERNEL for name in ("Adamax", "adamax", "Ftrl", "ftrl", "AdamW", "adamw", "Lion", "lion",
+                                  "Adafactor", "adafactor", "LossScaleOptimizer", "TFOptimizer")})

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numbers
 
+from . import unsupported
+
 __all__ = ["Regularizer", "L2", "l2", "get", "serialize"]
 
 
@@ -40,8 +42,8 @@ class L2(Regularizer):
         return f"L2(l2={self.l2})"
 
 
-def l2(l2=0.01):  # noqa: D103  (Keras spelling: regularizers.l2(0.0001))
-    return L2(l2)
+def l2(l2=0.01, l=None):  # noqa: E741  (Keras spellings: regularizers.l2(0.0001), Keras 2's l2(l=0.0001))
+    return L2(l2 if l is None else l)
 
 
 def get(identifier):
@@ -58,3 +60,8 @@ def get(identifier):
 
 def serialize(reg):
     return None if reg is None else {"class_name": "L2", "config": reg.get_config()}
+
+
+_ONLY_L2 = "the optimizer kernels apply L2 penalties only (use regularizers.l2)"
+__getattr__ = unsupported.module_getattr(__name__, "keras.regularizers", {
+    name: _ONLY_L2 for name in ("l1", "L1", "l1_l2", "L1L2", "l1l2", "OrthogonalRegularizer", "orthogonal_regularizer")})

@@ -145,8 +145,8 @@ def test_flow_validation():
         gen.flow(np.zeros((4, 5, 5)))
     with pytest.raises(ValueError, match="batch_size"):
         gen.flow(images(4), batch_size=0)
-    with pytest.raises(NotImplementedError):
-        ImageDataGenerator(zca_whitening=True)
+    with pytest.raises(NotImplementedError, match="brightness_range"):
+        ImageDataGenerator(brightness_range=(0.5, 1.5))
 
 
 # ------------------------------------------------- device-generic augmentation

@@ -1,39 +1,21 @@
-"""Conv2D: 2-D convolution over NHWC input with an HWIO kernel (Keras's layout)."""
-from __future__ import annotations
+"""Conv2D: 2-D convolution over NHWC input with an HWIO kernel (Keras's layout).
 
-import numbers
-import warnings
+As Keras 2's ``keras.layers.convolutional`` did, this module also exports the pooling layers
+(``from keras.layers.convolutional import Conv2D, MaxPooling2D``).
+"""
+from __future__ import annotations
 
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import ops
 from .. import regularizers as _regularizers
+from .arguments import pair, padding_mode
 from .core import Layer, positive_int
+from .pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, MaxPool2D,
+                      MaxPooling2D)
 
-__all__ = ["Conv2D", "Convolution2D", "pair", "padding_mode"]
-
-
-def pair(value, name):
-    """An int, a pair of ints, or (the textbook's typo) a digit string like '1' -> (a, b)."""
-    if isinstance(value, str):
-        if value.strip().isdigit():
-            warnings.warn(f"{name}={value!r} is a string; using the int {int(value)}", stacklevel=4)
-            value = int(value)
-        else:
-            raise ValueError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    try:
-        a, b = value
-        return positive_int(a, name), positive_int(b, name)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a positive int or a pair of positive ints, got {value!r}") from None
-
-
-def padding_mode(value):
-    if not isinstance(value, str) or value.lower() not in ("valid", "same"):
-        raise ValueError(f"padding: expected 'valid' or 'same', got {value!r}")
-    return value.lower()
+__all__ = ["Conv2D", "Convolution2D", "pair", "padding_mode", "MaxPooling2D", "MaxPool2D", "AveragePooling2D",
+           "AvgPool2D", "GlobalAveragePooling2D", "GlobalAvgPool2D"]
 
 
 class Conv2D(Layer):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import ops
-from .convolutional import pair, padding_mode
+from .arguments import pair, padding_mode
 from .core import Layer
 
 __all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "MaxPool2D", "AvgPool2D",

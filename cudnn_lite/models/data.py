@@ -6,7 +6,12 @@ iterators), checked once, and turned into batches of arrays on the model's devic
   slices them in order, or gathers shuffled batches into reused buffers on the device.
 - Sequences (``__len__`` and ``__getitem__`` -> ``(x, y)``, like ``keras.utils.Sequence``):
   indexed in a shuffled order each epoch, then ``on_epoch_end()``.
-- generators and iterators: read ``steps`` items per epoch.
+- generators and iterators: read ``steps`` items per epoch (evaluate and predict: ``steps``
+  items, wrapped in :class:`Steps`).
+
+Keras 2's ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are checked
+(:func:`check_queue_args`) and accepted; batches are read in order on the calling thread,
+which gives the results Keras gives with one worker.
 """
 from __future__ import annotations
 
@@ -16,9 +21,9 @@ import numpy as np
 
 from .. import backend
 
-__all__ = ["is_array", "is_sequence", "is_iterator", "check_data_arg", "positive_int", "host_float32",
-           "device_float32", "check_finite", "gather", "array_batches", "generator_batches",
-           "evaluation_batches"]
+__all__ = ["is_array", "is_sequence", "is_iterator", "check_data_arg", "positive_int", "check_queue_args",
+           "host_float32", "device_float32", "check_finite", "gather", "array_batches", "generator_batches",
+           "Steps", "evaluation_batches"]
 
 
 # ------------------------------------------------------------------- kinds
@@ -51,6 +56,15 @@ def positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name}: expected a positive int, got {value!r}")
     return int(value)
+
+
+def check_queue_args(max_queue_size, workers, use_multiprocessing):
+    """Keras 2's generator arguments: max_queue_size > 0, workers >= 0, use_multiprocessing a bool."""
+    positive_int(max_queue_size, "max_queue_size")
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 0:
+        raise ValueError(f"workers: expected an int >= 0, got {workers!r}")
+    if not isinstance(use_multiprocessing, (bool, np.bool_)):
+        raise ValueError(f"use_multiprocessing: expected True or False, got {use_multiprocessing!r}")
 
 
 def host_float32(a, name):
@@ -135,9 +149,37 @@ def generator_batches(gen, steps, shuffle, rng, unpack):
             yield unpack(item)
 
 
+class Steps:
+    """The first ``steps`` items of a Sequence (in order) or of a generator/iterator (read on
+    demand): what evaluate and predict walk through when given ``steps``."""
+
+    def __init__(self, source, steps, name="steps"):
+        self.source = source
+        self.steps = positive_int(steps, name)
+        if is_sequence(source) and self.steps > len(source):
+            raise ValueError(f"{name}: {steps} is more than the {len(source)} batches of the Sequence")
+
+    def __len__(self):
+        return self.steps
+
+    def __iter__(self):
+        if is_sequence(self.source):
+            return (self.source[i] for i in range(self.steps))
+        return self._read(self.source if hasattr(self.source, "__next__") else iter(self.source))
+
+    def _read(self, it):
+        for _ in range(self.steps):
+            try:
+                yield next(it)
+            except StopIteration:
+                raise ValueError(f"the generator stopped before {self.steps} steps") from None
+
+
 def evaluation_batches(data, batch_size, unpack):
-    """Batches in order of (x, y) device arrays, or of every item of a Sequence."""
+    """Batches in order of (x, y) device arrays, of every item of a Sequence, or of Steps."""
     if isinstance(data, tuple):
         x, y = data
         return ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, x.shape[0], batch_size))
+    if isinstance(data, Steps):
+        return (unpack(item) for item in data)
     return (unpack(data[i]) for i in range(len(data)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numbers
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -29,30 +30,35 @@ __all__ = ["Trainer", "BatchTotals"]
 
 
 class BatchTotals:
-    """Per-sample sums of the loss (with the L2 term) and of each metric over the batches seen,
-    kept on the device: ``add`` reads nothing back, ``logs``/``values`` do."""
+    """Sums of the loss (with the L2 term) and of each metric over the batches seen, and how
+    many values each sum holds, kept on the device: ``add`` reads nothing back, ``logs``/``values``
+    do. A metric gives one value per sample, or one per batch (a custom metric that reduces, such
+    as Keras 2's ``K.mean(...)``), which counts once: Keras 3's Mean of the values."""
 
     def __init__(self, names, device):
         self.names = names
         self.sums = backend.xp(device).zeros(len(names), dtype=np.float64)
+        self.counts = [0] * len(names)
         self.seen = 0
 
     def add(self, step, n):
         """Add one batch of ``n`` samples: ``step`` is Trainer._step's (per-sample loss, L2 term,
-        [per-sample metric values])."""
+        [per-sample (or per-batch) metric values])."""
         per, reg, metric_values = step
         self.sums[0] += per.sum() + reg * n
+        self.counts[0] += n
         for j, m in enumerate(metric_values):
             self.sums[1 + j] += m.sum()
+            self.counts[1 + j] += n if getattr(m, "ndim", 0) else 1
         self.seen += n
 
     def device_logs(self):
         """{name: mean so far}, device scalars (for the batch callbacks: nothing is read back)."""
-        return {k: self.sums[i] / self.seen for i, k in enumerate(self.names)}
+        return {k: self.sums[i] / self.counts[i] for i, k in enumerate(self.names)}
 
     def values(self):
         """The means so far as floats (read back from the device)."""
-        return [float(v) for v in backend.to_numpy(self.sums) / max(self.seen, 1)]
+        return [float(v) / max(c, 1) for v, c in zip(backend.to_numpy(self.sums), self.counts)]
 
     def logs(self):
         return dict(zip(self.names, self.values()))
@@ -141,7 +147,8 @@ class Trainer:
         fused = training and self._fused()
         per, g = self._loss_values(y, yb, training, fused)
         reg = self._reg_term()
-        metric_values = [fn(yb, y) for _, fn in self._compiled_metrics]
+        metric_values = [_metric_values(fn(yb, y), name, y.shape[0], y)
+                         for name, fn in self._compiled_metrics]
         if training:
             self._backward(g, logits=fused)
             params = self.trainable_weights
@@ -169,8 +176,10 @@ class Trainer:
 
     def _unpack(self, item):
         """A generator's or Sequence's (x, y) item, checked, on the model's device."""
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
             raise ValueError("a generator must yield (x_batch, y_batch) tuples")
+        if len(item) == 3 and item[2] is not None:
+            raise ValueError("a generator yielded (x, y, sample_weight): sample weights are not supported")
         x, y = item[0], item[1]
         if self.device != "cpu" and backend.is_device_array(x):
             # already on the model's device (an augmenting flow on the GPU): no host round trip
@@ -180,10 +189,13 @@ class Trainer:
         self._ensure_built(x.shape)
         return self._to_dev(x), self._to_dev(self._targets(y, x.shape[0], "y batch"))
 
-    def _validation_arrays(self, val, prefix="validation_data "):
+    def _validation_arrays(self, val, prefix="validation_data ", steps=None, steps_name="validation_steps"):
+        """(x, y) device arrays, a Sequence, or data.Steps over a Sequence or generator."""
         if data.is_sequence(val) or (not isinstance(val, (tuple, list)) and data.is_iterator(val)):
+            if steps is not None:
+                return data.Steps(val, steps, steps_name)
             if not data.is_sequence(val):
-                raise ValueError("validation_data: give (x_val, y_val) arrays or a Sequence")
+                raise ValueError(f"{steps_name}: required when {prefix.strip() or 'x'} is a generator or iterator")
             return val
         if not isinstance(val, (tuple, list)) or len(val) not in (2, 3):
             raise ValueError("validation_data: expected (x_val, y_val)")
@@ -206,6 +218,8 @@ class Trainer:
         SECURITY.md). ``model.epoch`` counts completed epochs and is saved by ``model.save``.
         """
         self._require_compiled("fit")
+        data.check_queue_args(max_queue_size, workers, use_multiprocessing)
+        validation_freq = _validation_epochs(validation_freq)
         if class_weight is not None or sample_weight is not None:
             raise ValueError("class_weight / sample_weight: not supported")
         verbose = 1 if verbose == "auto" else verbose
@@ -259,11 +273,13 @@ class Trainer:
             gen = x
             batches = lambda: data.generator_batches(gen, steps, shuffle, rng, self._unpack)  # noqa: E731
 
-        val = self._validation_arrays(validation_data) if validation_data is not None else None
+        val = (self._validation_arrays(validation_data, steps=validation_steps)
+               if validation_data is not None else None)
 
         history = History()
-        callbacks = [history] + list(callbacks or [])  # first: records every completed epoch even if a
-        # later callback raises (a KeyboardInterrupt in a checkpoint returns the History so far)
+        callbacks = [history] + list(callbacks or [])  # _fit_epochs ends each epoch with it, in a finally:
+        # it records every completed epoch even if a callback raises (a KeyboardInterrupt in a checkpoint
+        # returns the History so far), with what the callbacks added to the logs
         params = {"verbose": verbose, "epochs": epochs, "steps": steps}
         for cb in callbacks:
             cb.set_model(self)
@@ -275,7 +291,7 @@ class Trainer:
         batch_hooks = len(callbacks) > 1
         try:
             self._fit_epochs(callbacks, batch_hooks, batches, steps, val, batch_size,
-                             validation_batch_size, initial_epoch, epochs, verbose)
+                             validation_batch_size, validation_freq, initial_epoch, epochs, verbose)
         except KeyboardInterrupt:
             # Deliberately unlike Keras (which re-raises): the History so far is returned and the
             # model keeps the weights of its last completed optimizer step (kernels run with the
@@ -290,7 +306,7 @@ class Trainer:
         return history
 
     def _fit_epochs(self, callbacks, batch_hooks, batches, steps, val, batch_size,
-                    validation_batch_size, initial_epoch, epochs, verbose):
+                    validation_batch_size, validation_freq, initial_epoch, epochs, verbose):
         names = self._names()
         for epoch in range(initial_epoch, epochs):
             if verbose:
@@ -319,15 +335,19 @@ class Trainer:
                 if bar is not None and done < steps and bar.due():
                     bar.update(done, totals.logs())
             logs = totals.logs()
-            if val is not None:
+            if val is not None and validation_freq(epoch + 1):
                 vals = self._evaluate(val, batch_size if validation_batch_size is None else validation_batch_size)
                 logs.update({f"val_{k}": v for k, v in zip(names, vals)})
             elapsed = time.time() - t0
             if bar is not None:
                 bar.update(done, logs, final=True)
             self.epoch = epoch + 1  # completed epochs: saved with the model, for initial_epoch on resume
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
+            try:
+                for cb in callbacks[1:]:
+                    cb.on_epoch_end(epoch, logs)
+            finally:  # the History (callbacks[0]) last, as Keras 3 orders it: it records what the other
+                # callbacks add to the logs ('learning_rate'), and the epoch even if one of them raises
+                callbacks[0].on_epoch_end(epoch, logs)
             if verbose == 2:
                 print(f"{done}/{steps} - {elapsed:.0f}s{fmt_logs(logs)} - {elapsed:.0f}s/epoch - "
                       f"{fmt_step_time(elapsed / max(done, 1))}")
@@ -337,11 +357,13 @@ class Trainer:
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
-                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
-        """Keras 2's spelling of fit(generator, ...)."""
+                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0, validation_freq=1):
+        """Keras 2's fit_generator (its argument order): fit(generator, ...)."""
         return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
                         callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
-                        class_weight=class_weight, shuffle=shuffle, initial_epoch=initial_epoch)
+                        validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
 
     # ----------------------------------------------------------- evaluate
     def _evaluate(self, val, batch_size, bar=None):
@@ -368,8 +390,13 @@ class Trainer:
         if data.is_array(x):
             val = self._validation_arrays((x, y), prefix="")
             total = -(-val[0].shape[0] // batch_size)
+            if steps is not None:
+                total = min(total, data.positive_int(steps, "steps"))
+                val = (val[0][:total * batch_size], val[1][:total * batch_size])
         else:
-            val = self._validation_arrays(x)
+            if y is not None:
+                raise ValueError("evaluate: do not give y with a generator (it yields (x, y))")
+            val = self._validation_arrays(x, prefix="", steps=steps, steps_name="steps")
             total = len(val)
         bar = Progbar(total) if verbose == 1 else None
         values = self._evaluate(val, batch_size, bar)
@@ -377,13 +404,29 @@ class Trainer:
             return dict(zip(self._names(), values))
         return values[0] if len(values) == 1 else values
 
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        """Keras 2's evaluate_generator: evaluate(generator, steps=steps)."""
+        data.check_queue_args(max_queue_size, workers, use_multiprocessing)
+        data.check_data_arg(generator, "generator")
+        if data.is_array(generator):
+            raise ValueError("evaluate_generator: expected a generator or Sequence of (x, y) batches, got an "
+                             "array (use evaluate(x, y))")
+        return self.evaluate(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
     # ------------------------------------------------------------ predict
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
-        """Outputs for x (inference mode) as a NumPy array."""
+        """Outputs for x (inference mode) as a NumPy array. A Sequence or generator yields x
+        batches (or (x, y) tuples, whose y is ignored); a generator needs ``steps``."""
         batch_size = 32 if batch_size is None else data.positive_int(batch_size, "batch_size")
         data.check_data_arg(x, "x")
-        if data.is_sequence(x):
-            outs = [self.predict(self._unpack_x(x[i]), batch_size) for i in range(len(x))]
+        if not data.is_array(x):
+            if steps is None and not data.is_sequence(x):
+                raise ValueError("steps: required when x is a generator or iterator")
+            items = data.Steps(x, steps, "steps") if steps is not None else (x[i] for i in range(len(x)))
+            outs = [self.predict(self._unpack_x(item), batch_size) for item in items]
+            if not outs:
+                raise ValueError("predict: the Sequence is empty")
             return np.concatenate(outs, axis=0)
         x = data.host_float32(x, "x")
         self._ensure_built(x.shape)
@@ -399,6 +442,34 @@ class Trainer:
         if bar is not None:
             bar.update(bar.target, final=True)
         return backend.to_numpy(result)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        """Keras 2's predict_generator: predict(generator, steps=steps)."""
+        data.check_queue_args(max_queue_size, workers, use_multiprocessing)
+        data.check_data_arg(generator, "generator")
+        if data.is_array(generator):
+            raise ValueError("predict_generator: expected a generator or Sequence of batches, got an array "
+                             "(use predict(x))")
+        return self.predict(generator, steps=steps, verbose=verbose, callbacks=callbacks)
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Keras 2's Sequential.predict_classes: the argmax of each prediction, or, for one output
+        unit, 1 where it exceeds 0.5 (int32, shape (n, 1))."""
+        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if proba.shape[-1] > 1:
+            return proba.argmax(axis=-1)
+        return (proba > 0.5).astype("int32")
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2's Sequential.predict_proba: predict(), with a warning when the outputs are not
+        probabilities (outside [0, 1])."""
+        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if preds.size and (preds.min() < 0.0 or preds.max() > 1.0):
+            warnings.warn("Network returning invalid probability values. The last layer might not "
+                          "normalize predictions into probabilities (like softmax or sigmoid would).",
+                          stacklevel=2)
+        return preds
 
     @staticmethod
     def _unpack_x(item):
@@ -433,3 +504,35 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         out = self._batch(x, y, False)
         return dict(zip(self._names(), out if isinstance(out, list) else [out])) if return_dict else out
+
+
+def _validation_epochs(freq):
+    """fit's validation_freq as a test on the 1-based epoch number: every ``freq``-th epoch (an
+    int), or the epochs listed (Keras's two forms)."""
+    if isinstance(freq, (list, tuple, set, range)):
+        epochs = set()
+        for e in freq:
+            epochs.add(data.positive_int(e, "validation_freq"))
+        return epochs.__contains__
+    freq = data.positive_int(freq, "validation_freq")
+    return lambda epoch: epoch % freq == 0
+
+
+def _metric_values(values, name, rows, like):
+    """A metric function's result as one value per sample (batch,) or one for the batch (0-d),
+    an array of ``like``'s module: values of shape (batch, ...) are averaged over their other
+    axes (Keras 3's reduction); a number becomes a 0-d array."""
+    xp = backend.array_module(like)
+    if isinstance(values, numbers.Real) and not isinstance(values, bool):
+        return xp.asarray(float(values))
+    if not hasattr(values, "ndim") or not hasattr(values, "sum"):
+        raise TypeError(f"metric {name!r}: expected a number or an array of per-sample values, "
+                        f"got {type(values).__name__}")
+    if values.ndim == 0:
+        return values
+    if values.shape[0] != rows:
+        raise ValueError(f"metric {name!r}: returned shape {tuple(values.shape)}; expected one value per "
+                         f"sample ({rows},) or one for the batch")
+    if values.ndim > 1:
+        values = values.reshape(rows, -1).mean(axis=1)
+    return values

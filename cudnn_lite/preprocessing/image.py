@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, ops, unsupported
 
 __all__ = ["ImageDataGenerator", "NumpyArrayIterator", "apply_affine_transform_batch"]
 
+_NO_FILES = ("reading image files needs an image decoder (Pillow), which cudnn_lite does not depend on; load the "
+             "images into a (n, h, w, c) array and use flow(x, y)")
 _IDENTITY6 = np.array([1, 0, 0, 0, 1, 0], dtype=np.float32)  # (m0 .. m5) of the identity
 
 
@@ -149,13 +152,15 @@ def apply_affine_transform_batch(x, matrices, fill_mode="nearest", cval=0.0):
 class ImageDataGenerator:
     """Real-time image augmentation and normalisation, Keras's arguments and order.
 
-    Supported: featurewise/samplewise centring and std normalisation,
-    rotation_range (degrees), width/height_shift_range (fraction of the
+    Supported: featurewise/samplewise centring and std normalisation, ZCA
+    whitening, rotation_range (degrees), width/height_shift_range (fraction of the
     size when < 1, else pixels; or a list of allowed values), shear_range
     (degrees), zoom_range, channel_shift_range, fill_mode, cval,
     horizontal/vertical_flip, rescale, preprocessing_function, dtype.
-    Not supported (raise): zca_whitening, brightness_range, channels_first,
-    validation_split. Every method takes NumPy or CuPy images and answers on
+    Not supported (raise): brightness_range, channels_first, validation_split.
+    As in Keras, zca_whitening turns featurewise_center on and
+    featurewise_std_normalization off, and a std normalisation turns its
+    centring on (each with a warning). Every method takes NumPy or CuPy images and answers on
     their device; the geometric transforms are computed in float32 (a float64
     ``dtype`` gets float32-accurate warps). ``mean``/``std`` (after ``fit``) are
     NumPy arrays (1, 1, c).
@@ -168,8 +173,6 @@ class ImageDataGenerator:
                  channel_shift_range=0.0, fill_mode="nearest", cval=0.0, horizontal_flip=False,
                  vertical_flip=False, rescale=None, preprocessing_function=None,
                  data_format=None, validation_split=0.0, dtype="float32"):
-        if zca_whitening:
-            raise NotImplementedError("ImageDataGenerator: zca_whitening is not supported")
         if brightness_range is not None:
             raise NotImplementedError("ImageDataGenerator: brightness_range is not supported")
         if data_format not in (None, "channels_last"):
@@ -185,10 +188,32 @@ class ImageDataGenerator:
                         ("channel_shift_range", channel_shift_range)):
             if not isinstance(v, numbers.Real) or v < 0:
                 raise ValueError(f"{name}: expected a number >= 0, got {v!r}")
+        if isinstance(zca_epsilon, bool) or not isinstance(zca_epsilon, numbers.Real) or not zca_epsilon > 0:
+            raise ValueError(f"zca_epsilon: expected a number > 0, got {zca_epsilon!r}")
+        if zca_whitening:  # Keras's overrides, with its warnings
+            if not featurewise_center:
+                featurewise_center = True
+                warnings.warn("This ImageDataGenerator specifies `zca_whitening`, which overrides setting of "
+                              "`featurewise_center`.", stacklevel=2)
+            if featurewise_std_normalization:
+                featurewise_std_normalization = False
+                warnings.warn("This ImageDataGenerator specifies `zca_whitening` which overrides setting of "
+                              "`featurewise_std_normalization`.", stacklevel=2)
+        if featurewise_std_normalization and not featurewise_center:
+            featurewise_center = True
+            warnings.warn("This ImageDataGenerator specifies `featurewise_std_normalization`, which overrides "
+                          "setting of `featurewise_center`.", stacklevel=2)
+        if samplewise_std_normalization and not samplewise_center:
+            samplewise_center = True
+            warnings.warn("This ImageDataGenerator specifies `samplewise_std_normalization`, which overrides "
+                          "setting of `samplewise_center`.", stacklevel=2)
         self.featurewise_center = featurewise_center
         self.samplewise_center = samplewise_center
         self.featurewise_std_normalization = featurewise_std_normalization
         self.samplewise_std_normalization = samplewise_std_normalization
+        self.zca_whitening = bool(zca_whitening)
+        self.zca_epsilon = float(zca_epsilon)
+        self.zca_whitening_matrix = None  # (h*w*c, h*w*c), NumPy, after fit
         self.rotation_range = float(rotation_range)
         self.width_shift_range = width_shift_range
         self.height_shift_range = height_shift_range
@@ -209,7 +234,9 @@ class ImageDataGenerator:
     # ------------------------------------------------------------ statistics
 
     def fit(self, x, augment=False, rounds=1, seed=None):
-        """Compute the featurewise mean/std (per channel) of the images ``x`` (n, h, w, c)."""
+        """Compute the featurewise mean/std (per channel) of the images ``x`` (n, h, w, c) and,
+        with zca_whitening, the whitening matrix of the centred images (Keras's: from the SVD
+        of the flattened images, u diag(sqrt(n) / (s + zca_epsilon)) u^T)."""
         xp = _xp(x)
         x = xp.array(x, dtype=self.dtype, copy=True)
         if x.ndim != 4:
@@ -225,7 +252,17 @@ class ImageDataGenerator:
             x -= mean
         if self.featurewise_std_normalization:
             self.std = _host(xp.std(x, axis=(0, 1, 2)).reshape(1, 1, -1).astype(self.dtype))
+        if self.zca_whitening:
+            flat = _host(x).reshape(x.shape[0], -1)
+            u, s, _ = np.linalg.svd(flat.T, full_matrices=False)
+            s_inv = np.sqrt(flat.shape[0]) / (s + self.zca_epsilon)
+            self.zca_whitening_matrix = np.ascontiguousarray((u * s_inv).dot(u.T), dtype=self.dtype)
         return self
+
+    @property
+    def principal_components(self):
+        """Keras 2's name of zca_whitening_matrix."""
+        return self.zca_whitening_matrix
 
     def _stat(self, name, xp):
         """self.mean or self.std as an array of module ``xp`` (the GPU copy is cached)."""
@@ -269,6 +306,15 @@ class ImageDataGenerator:
                 raise ValueError("featurewise_std_normalization is set but the generator has "
                                  "not been fit on any data: call .fit(x_train) first")
             x /= self._stat("std", xp) + 1e-6
+        if self.zca_whitening:
+            if self.zca_whitening_matrix is None:
+                raise ValueError("zca_whitening is set but the generator has not been fit on any data: "
+                                 "call .fit(x_train) first")
+            matrix = self._stat("zca_whitening_matrix", xp)
+            if matrix.shape[0] != int(np.prod(x.shape[-3:])):
+                raise ValueError(f"zca_whitening: the generator was fit on images of {matrix.shape[0]} values, "
+                                 f"got images of shape {tuple(x.shape[-3:])}")
+            x = xp.dot(x.reshape(-1, matrix.shape[0]), matrix).reshape(x.shape)  # both of dtype self.dtype
         return x
 
     # ---------------------------------------------------------- augmentation
@@ -347,6 +393,19 @@ class ImageDataGenerator:
         """A :class:`NumpyArrayIterator` of augmented, standardised batches (on x's device)."""
         return NumpyArrayIterator(x, y, self, batch_size=batch_size, shuffle=shuffle, seed=seed,
                                   sample_weight=sample_weight)
+
+    def flow_from_directory(self, directory, *args, **kwargs):
+        """Not supported: reading image files needs an image decoder (Pillow), which cudnn_lite does
+        not depend on."""
+        raise unsupported.UnsupportedFeatureError(
+            "keras.preprocessing.image.ImageDataGenerator.flow_from_directory is not supported by cudnn_lite: "
+            + _NO_FILES)
+
+    def flow_from_dataframe(self, dataframe, *args, **kwargs):
+        """Not supported (image files, see flow_from_directory)."""
+        raise unsupported.UnsupportedFeatureError(
+            "keras.preprocessing.image.ImageDataGenerator.flow_from_dataframe is not supported by cudnn_lite: "
+            + _NO_FILES)
 
 
 class NumpyArrayIterator:
@@ -459,3 +518,7 @@ class NumpyArrayIterator:
         return self[i]
 
     next = __next__
+
+
+__getattr__ = unsupported.module_getattr(__name__, "keras.preprocessing.image", {
+    name: _NO_FILES for name in ("load_img", "img_to_array", "array_to_img", "save_img", "DirectoryIterator")})
