@@ -180,8 +180,8 @@ def compile_to_keras(model, flavour):
     if decay and flavour == "v3":
         warnings.warn(f"optimizer decay={decay}: Keras 3's optimizers have no 'decay'; the .keras file's "
                       "compile config is written without it (.h5 and .npz files keep it)", stacklevel=4)
-    if flavour == "legacy":
-        cfg["decay"] = decay
+    if flavour == "legacy" and decay:
+        cfg["decay"] = decay  # Keras 2's optimizers had it (Keras 3 reads and ignores it, with a warning)
     optimizer = _obj(flavour, "keras.optimizers", opt["class_name"], cfg)
     out = {"loss": ours["loss"], "loss_weights": None, "metrics": list(ours["metrics"]) or None,
            "weighted_metrics": None}
