@@ -279,9 +279,10 @@ def _input_shape_in(cfg, where):
     return None
 
 
-def layer_from_keras(obj, index):
+def layer_from_keras(obj, index, input_shape=None):
     """One of our layers from a Keras layer object (either flavour): (layer or None, batch input
-    shape or None). An InputLayer gives (None, its shape)."""
+    shape or None). An InputLayer gives (None, its shape). ``input_shape``: the preceding
+    InputLayer's, which the first layer takes as its ``batch_input_shape`` (as the book writes it)."""
     cls, cfg = _unwrap(obj, f"layer {index}")
     where = f"layer {index} ({cls} {cfg.get('name')!r})"
     if cls == "Lambda":
@@ -311,6 +312,8 @@ def layer_from_keras(obj, index):
                 value = _initializer_in(value, f"{where}: {key}")
             elif key.endswith("_regularizer"):
                 value = _regularizer_in(value, f"{where}: {key}")
+            elif key == "axis" and isinstance(value, list) and len(value) == 1:
+                value = value[0]  # Keras 2 writes a built BatchNormalization's axis as [3]
             kwargs["alpha" if key == "negative_slope" else key] = value
         elif key in _FIXED:
             if value != _FIXED[key] and not (key == "groups" and value is None):
@@ -319,6 +322,8 @@ def layer_from_keras(obj, index):
             raise ValueError(f"{where}: option {key!r} (= {value!r:.60}) is not supported by cudnn_lite")
     if kwargs.get("data_format") is None:
         kwargs.pop("data_format", None)
+    if shape is None and input_shape is not None:
+        kwargs["batch_input_shape"] = input_shape
     try:
         layer = _CLASSES[cls](**kwargs)
     except (TypeError, ValueError) as exc:
@@ -341,7 +346,7 @@ def model_from_keras(obj, model_class):
     model = model_class(name=name if isinstance(name, str) and name else None)
     shape = None
     for i, entry in enumerate(entries):
-        layer, layer_shape = layer_from_keras(entry, i)
+        layer, layer_shape = layer_from_keras(entry, i, shape if not model.layers else None)
         if shape is None and layer_shape is not None and not model.layers:
             shape = layer_shape
         if layer is not None:
