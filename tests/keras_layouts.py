@@ -104,17 +104,19 @@ def model_config_keras3(layers=None):
             cfg["batch_shape"] = cfg.pop("batch_input_shape")
             cfg["optional"] = False
         else:
-            cfg["dtype"] = _dtype_v3()
+            cfg["dtype"] = _dtype_v3() if cfg.get("dtype", "float32") == "float32" else cfg["dtype"]
             for key, value in list(cfg.items()):
                 if key.endswith("_initializer"):
                     cfg[key] = _init_v3(value["class_name"], value["config"])
                 elif key.endswith("_regularizer") and value is not None:
                     cfg[key] = {"module": "keras.regularizers", **value, "registered_name": None}
             if entry["class_name"] == "BatchNormalization":
-                cfg.update({"axis": -1, "synchronized": False, "renorm": False, "renorm_clipping": None,
-                            "renorm_momentum": 0.99})
+                cfg["axis"] = -1
+                for key, value in {"synchronized": False, "renorm": False, "renorm_clipping": None,
+                                   "renorm_momentum": 0.99}.items():
+                    cfg.setdefault(key, value)
             if entry["class_name"] == "Dense":
-                cfg["quantization_config"] = None
+                cfg.setdefault("quantization_config", None)
         out.append({"module": "keras.layers", "class_name": entry["class_name"], "config": cfg,
                     "registered_name": None})
     return {"module": "keras", "class_name": "Sequential",

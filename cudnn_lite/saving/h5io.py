@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import zipfile
 import zlib
 
 import h5py
@@ -22,7 +23,7 @@ __all__ = ["errors_named", "open_h5", "group", "dataset", "attr_strings", "attr_
 
 _CONVERTED = (OSError, KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError,
               UnicodeDecodeError, json.JSONDecodeError, zlib.error, EOFError, OverflowError, MemoryError,
-              NotImplementedError)
+              NotImplementedError, zipfile.BadZipFile, zipfile.LargeZipFile)
 
 
 @contextlib.contextmanager
