@@ -153,6 +153,10 @@ def test_writes_keras2_model_for_h5_names(tmp_path):
     assert training["optimizer_config"] == {"class_name": "SGD", "config": {
         "name": model.optimizer.name, "learning_rate": 0.05, "momentum": 0.9, "nesterov": False}}
     assert training["loss"] == "categorical_crossentropy" and training["metrics"] == ["accuracy"]
+    model.save(tmp_path / "bare.h5", include_optimizer=False)  # Keras leaves training_config out then
+    with h5py.File(tmp_path / "bare.h5", "r") as f:
+        assert "training_config" not in f.attrs and "model_config" in f.attrs
+    assert load_model(tmp_path / "bare.h5").optimizer is None
 
 
 def test_writes_keras_archive(tmp_path):

@@ -61,7 +61,7 @@ def save_model(model, path, include_optimizer=True):
     if kind == "keras":
         keras_v3.save_model(model, path)
     elif kind == "h5":
-        legacy_h5.save_model(model, path)
+        legacy_h5.save_model(model, path, include_optimizer=include_optimizer)
     else:
         npz.save_model(model, path, include_optimizer=include_optimizer)
 

@@ -60,10 +60,11 @@ def save_weights(model, path):
     atomic_write(path, write)
 
 
-def save_model(model, path):
-    """``model.save('m.h5')``: Keras 2's whole-model HDF5 file (no optimizer state)."""
+def save_model(model, path, include_optimizer=True):
+    """``model.save('m.h5')``: Keras 2's whole-model HDF5 file (no optimizer state; the compile
+    arguments as ``training_config`` unless ``include_optimizer`` is False, as Keras does)."""
     config = json.dumps(model_to_keras(model, "legacy"))
-    training = compile_to_keras(model, "legacy")
+    training = compile_to_keras(model, "legacy") if include_optimizer else None
 
     def write(tmp):
         with h5py.File(tmp, "w") as f:
