@@ -8,7 +8,11 @@ get the same perturbed weights (not an initialiser's), then:
 * Keras writes ``.weights.h5``, ``.keras``, ``.h5`` (its legacy model) and a Keras 2 weights-only
   ``.hdf5`` (the book's ModelCheckpoint file); we read each and predict what Keras predicts;
 * we write ``.weights.h5``, ``.keras``, ``.h5`` and ``.hdf5`` weights; Keras reads each and
-  predicts what we predict.
+  predicts what we predict;
+* a model with every layer cudnn_lite has (non-default options) goes to Keras and back, config
+  and predictions unchanged.
+
+Run: ``KERAS_BACKEND=torch pytest tests/test_keras_roundtrip.py`` in an environment with Keras.
 """
 from __future__ import annotations
 
@@ -157,3 +161,50 @@ def test_the_perceptron_step_activation_is_refused_for_keras_files(tmp_path):
         with pytest.raises(ValueError, match="'step'.*no Keras equivalent"):
             model.save(tmp_path / file)
     assert os.listdir(tmp_path) == []
+
+
+def every_layer_model():
+    """Every layer cudnn_lite has, with non-default options, perturbed weights."""
+    from cudnn_lite import initializers, regularizers
+    from cudnn_lite.layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout,
+                                   GlobalAveragePooling2D, LeakyReLU, MaxPooling2D)
+    from cudnn_lite.models import Sequential
+    model = Sequential([
+        Conv2D(3, (3, 2), strides=(2, 1), padding="valid", use_bias=False, input_shape=(9, 8, 2),
+               kernel_initializer=initializers.HeNormal(seed=4), kernel_regularizer=regularizers.l2(1e-3)),
+        LeakyReLU(0.2), BatchNormalization(momentum=0.9, epsilon=1e-4, center=False),
+        AveragePooling2D(pool_size=2, strides=1, padding="same"),
+        Conv2D(4, 1, activation="sigmoid", bias_initializer=initializers.Constant(0.1)),
+        MaxPooling2D(pool_size=(2, 2), strides=(1, 1)), GlobalAveragePooling2D(), Dropout(0.1, seed=3),
+        Dense(6, activation="relu", bias_regularizer=regularizers.l2(0.01),
+              kernel_initializer=initializers.RandomUniform(-0.1, 0.1)),
+        Activation("tanh"), Dense(2, activation="softmax", kernel_initializer="glorot_normal")])
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.set_weights(perturbed(model, seed=11))
+    return model
+
+
+def test_every_layer_both_ways(tmp_path):
+    ours = every_layer_model()
+    x = np.random.default_rng(2).standard_normal((3, 9, 8, 2)).astype(np.float32)
+    expected = ours.predict(x, verbose=0)
+    ours.save(tmp_path / "c.keras")
+    ours.save(tmp_path / "c.h5")
+    ours.save_weights(tmp_path / "c.weights.h5")
+    theirs = keras.saving.load_model(tmp_path / "c.keras")
+    assert [type(l).__name__ for l in theirs.layers] == [type(l).__name__ for l in ours.layers]
+    close(theirs.predict(x, verbose=0), expected)
+    close(keras.saving.load_model(tmp_path / "c.h5").predict(x, verbose=0), expected)
+    theirs.load_weights(tmp_path / "c.weights.h5")
+    close(theirs.predict(x, verbose=0), expected)
+    # and back: Keras's own configs and weights, as Keras writes them
+    theirs.save(tmp_path / "k.keras")
+    theirs.save(tmp_path / "k.h5")
+    theirs.save_weights(tmp_path / "k.weights.h5")
+    for name in ("k.keras", "k.h5"):
+        loaded = load_model(tmp_path / name)
+        assert loaded.get_config()["layers"] == ours.get_config()["layers"]
+        close(loaded.predict(x, verbose=0), expected)
+    again = every_layer_model()
+    again.load_weights(tmp_path / "k.weights.h5")
+    close(again.predict(x, verbose=0), expected)
