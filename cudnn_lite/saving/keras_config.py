@@ -244,7 +244,8 @@ def _initializer_in(value, where):
             raise ValueError(f"{where}: {exc}") from None
     cls, cfg = _unwrap(value, where)
     known = getattr(_initializers, cls, None)
-    if not (isinstance(known, type) and issubclass(known, _initializers.Initializer)) or cls.startswith("_"):
+    if not (isinstance(known, type) and issubclass(known, _initializers.Initializer)) or cls.startswith("_") \
+            or known is _initializers.Initializer:
         raise ValueError(f"{where}: initializer {cls!r} is not supported")
     mine = set(known().get_config())
     extra = {k: v for k, v in cfg.items() if k not in mine and v is not None}
