@@ -249,3 +249,13 @@ def test_the_books_checkpoint_name_writes_keras2_hdf5(tmp_path, weights_only):
     other = small_cnn()
     other.load_weights(path)
     assert len(other.get_weights()) == len(model.get_weights())
+
+
+def test_reads_keras2_config_without_input_layer(tmp_path):
+    # older Keras 2 Sequential configs carry batch_input_shape on the first layer instead
+    layers = K.layer_configs_keras2()[1:]
+    layers[0] = {**layers[0], "config": {**layers[0]["config"], "batch_input_shape": [None, *K.INPUT]}}
+    K.write_legacy_model(tmp_path / "old.h5", K.arrays(4), K.model_config_keras2(layers))
+    model = load_model(tmp_path / "old.h5")
+    assert model.input_shape == (None,) + K.INPUT
+    assert_weights(model, K.arrays(4))
