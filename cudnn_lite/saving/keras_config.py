@@ -54,6 +54,10 @@ _FIXED = {"groups": 1, "activity_regularizer": None, "kernel_constraint": None, 
           "renorm_clipping": None, "lora_rank": None, "lora_alpha": None, "quantization_config": None,
           "adjustment": None, "virtual_batch_size": None, "fused": None, "sparse": False, "ragged": False,
           "optional": False}
+_CONSTANT_OUT = {"data_format": "channels_last", "dilation_rate": [1, 1], "keepdims": False, "noise_shape": None}
+_ABSENT_OUT = {"Dense": ("activity_regularizer", "kernel_constraint", "bias_constraint"),
+               "Conv2D": ("groups", "activity_regularizer", "kernel_constraint", "bias_constraint"),
+               "BatchNormalization": ("beta_constraint", "gamma_constraint", "synchronized")}
 _IGNORED = {"renorm_momentum"}  # meaningless while its switch (renorm) is off
 _INPUT_KEYS = ("batch_input_shape", "batch_shape", "input_shape", "input_dim")
 _DTYPE_POLICIES = ("DTypePolicy", "Policy", "FloatDTypePolicy")
@@ -112,7 +116,9 @@ def layer_to_keras(layer, flavour):
     cfg = {"name": layer.name, "trainable": layer.trainable, "dtype": _dtype(flavour)}
     where = f"layer {layer.name!r}"
     for key in _LAYER_KEYS[name]:
-        if key == "negative_slope":
+        if key in _CONSTANT_OUT:  # options cudnn_lite has only one value of
+            cfg[key] = _CONSTANT_OUT[key]
+        elif key == "negative_slope":
             cfg["negative_slope" if flavour == "v3" else "alpha"] = layer.alpha
         elif key == "activation":
             cfg[key] = _activation_out(layer.activation, where)
@@ -122,23 +128,11 @@ def layer_to_keras(layer, flavour):
             cfg[key] = _regularizer_out(getattr(layer, key), flavour)
         elif key in ("kernel_size", "strides", "pool_size"):
             cfg[key] = list(getattr(layer, key))
-        elif key == "data_format":
-            cfg[key] = "channels_last"
-        elif key == "dilation_rate":
-            cfg[key] = [1, 1]
-        elif key in ("keepdims", "noise_shape"):
-            cfg[key] = False if key == "keepdims" else None
         else:
             cfg[key] = ours[key]
-    if name == "Conv2D":
-        cfg["groups"] = 1
-    for key in ("activity_regularizer", "kernel_constraint", "bias_constraint"):
-        if name in ("Dense", "Conv2D"):
-            cfg[key] = None
-    if name == "BatchNormalization":
-        cfg.update({"beta_constraint": None, "gamma_constraint": None})
-        if flavour == "v3":
-            cfg.update({"synchronized": False})
+    for key in _ABSENT_OUT.get(name, ()):  # Keras's options that cudnn_lite lacks, switched off
+        if key != "synchronized" or flavour == "v3":
+            cfg[key] = _FIXED[key]
     out = _obj(flavour, "keras.layers", name, cfg)
     if flavour == "v3" and layer.built and layer.weights:
         out["build_config"] = {"input_shape": list(layer.input_shape)}
