@@ -257,7 +257,10 @@ class ModelCheckpoint(Callback):
     and the epoch logs, e.g. ``'weights.{epoch:02d}-{val_loss:.2f}.npz'``.
     With ``save_best_only`` the file is written only when ``monitor``
     improves on the best value so far. ``save_weights_only`` calls
-    ``model.save_weights(path)``, otherwise ``model.save(path)``.
+    ``model.save_weights(path)``, otherwise ``model.save(path)``; the name picks the format
+    (:mod:`cudnn_lite.saving`): the book's ``'model.weights.best.hdf5'`` is Keras 2's HDF5,
+    ``.keras`` and ``.weights.h5`` Keras 3's, anything else cudnn_lite's ``.npz``, the only one
+    that holds what resuming needs.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 import time
 from typing import Callable, Optional
 
@@ -40,6 +39,7 @@ from .models import Sequential
 from .optimizers import SGD, Adam
 from .plotting import plot_history
 from .preprocessing.image import ImageDataGenerator
+from .saving.files import atomic_write
 from .utils import to_categorical
 
 __all__ = ["Recipe", "RECIPES", "names", "canonical", "build", "recipe", "load_dataset", "train"]
@@ -302,16 +302,13 @@ def load_dataset(name, data_dir=None):
 # ------------------------------------------------------------------ train
 
 def _atomic_json(obj, path):
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    text = json.dumps(obj, indent=2)
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    atomic_write(path, write)  # permissions 0o666 & ~umask, like the model files
 
 
 def _epoch_timer():

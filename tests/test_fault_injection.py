@@ -54,7 +54,7 @@ def only(folder):
 def test_fault_mid_write_keeps_previous_file(tmp_path, monkeypatch, what, fault):
     model = mlp()
     x, y = data()
-    path = tmp_path / "model.weights.best.hdf5"
+    path = tmp_path / "model.weights.best.npz"
     model.fit(x, y, epochs=1, verbose=0)
     (model.save_weights if what == "save_weights" else model.save)(path)
     before = path.read_bytes()
@@ -69,7 +69,7 @@ def test_fault_mid_write_keeps_previous_file(tmp_path, monkeypatch, what, fault)
         written.append(only(tmp_path))  # the temporary file sits beside the destination
         raise fault("injected")
 
-    monkeypatch.setattr(saving, "_write_npz", dies_half_way)
+    monkeypatch.setattr(saving.npz, "_write_npz", dies_half_way)
     with pytest.raises(fault, match="injected"):
         if what == "save":
             model.save(path)
@@ -108,7 +108,7 @@ def test_keyboard_interrupt_from_a_checkpoint_inside_fit_keeps_previous_file(tmp
         f.write(b"PK\x03\x04")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(saving, "_write_npz", interrupted)
+    monkeypatch.setattr(saving.npz, "_write_npz", interrupted)
     history = model.fit(x, y, epochs=2, verbose=0, callbacks=[ModelCheckpoint(str(path))])
     assert len(history.history["loss"]) == 1  # the interrupt came at the end of epoch 1
     assert model.epoch == 1 and history.epoch == [0]

@@ -50,7 +50,7 @@ def test_save_load_model_round_trip_and_resume(tmp_path, opt):
     x, y = data()
     model = small_cnn(opt)
     model.fit(x, y, batch_size=4, epochs=2, verbose=0)
-    path = tmp_path / "model.h5"  # a Keras file name: our format is written regardless
+    path = tmp_path / "model.npz"  # our format: the one that holds the optimizer and training state
     model.save(path)
     loaded = load_model(path)
     assert loaded.get_config() == model.get_config()
@@ -71,10 +71,10 @@ def test_save_load_model_round_trip_and_resume(tmp_path, opt):
         np.testing.assert_array_equal(a, b)
 
 
-def test_save_weights_load_weights_with_hdf5_name(tmp_path):
+def test_save_weights_load_weights_npz(tmp_path):
     x, _ = data()
     model = small_cnn()
-    path = tmp_path / "model.weights.best.hdf5"
+    path = tmp_path / "model.weights.best.npz"
     model.save_weights(path)
     backend.clear_session()
     other = small_cnn()
@@ -108,7 +108,7 @@ def test_get_config_round_trip_builds_same_architecture():
 
 def test_atomic_save_keeps_the_previous_file_on_failure(tmp_path, monkeypatch):
     model = small_cnn()
-    path = tmp_path / "ckpt.hdf5"
+    path = tmp_path / "ckpt.npz"
     model.save(path)
     before = path.read_bytes()
 
@@ -116,12 +116,12 @@ def test_atomic_save_keeps_the_previous_file_on_failure(tmp_path, monkeypatch):
         f.write(b"PK\x03\x04 half an archive")
         raise OSError("disk full (injected)")
 
-    monkeypatch.setattr(saving, "_write_npz", broken)
+    monkeypatch.setattr(saving.npz, "_write_npz", broken)
     model.fit(*data(), epochs=1, verbose=0)
     with pytest.raises(OSError, match="injected"):
         model.save(path)
     assert path.read_bytes() == before
-    assert os.listdir(tmp_path) == ["ckpt.hdf5"]  # no temporary file left behind
+    assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temporary file left behind
     monkeypatch.undo()
     load_model(path)
 

@@ -95,6 +95,10 @@ def test_train_writes_checkpoint_history_and_reports(tmp_path, capsys):
         saved = json.load(f)
     assert len(saved["history"]["loss"]) == 300 and "val_accuracy" in saved["history"]
     assert result["plot_path"] is None or os.path.exists(result["plot_path"])
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for path in (result["checkpoint"], result["history_path"]):  # the user's umask, not 0600
+        assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_perceptron_cannot_learn_xor(tmp_path, capsys):

@@ -196,7 +196,8 @@ class Sequential(Trainer):
 
     # --------------------------------------------------------------- files
     def save_weights(self, filepath, overwrite=True, save_format=None):
-        """Weights to ``filepath`` in cudnn_lite's .npz format (any extension; see cudnn_lite.saving)."""
+        """Weights to ``filepath``: Keras 3's layout for ``.weights.h5``, Keras 2's for ``.h5``/``.hdf5``,
+        cudnn_lite's ``.npz`` otherwise (see cudnn_lite.saving)."""
         saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False):
@@ -205,7 +206,9 @@ class Sequential(Trainer):
         saving.load_weights(self, filepath)
 
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
-        """Architecture + weights + optimizer (config and state) to ``filepath`` (see cudnn_lite.saving)."""
+        """Architecture + weights (+ compile arguments) to ``filepath``: a Keras 3 archive for ``.keras``,
+        Keras 2's HDF5 model for ``.h5``/``.hdf5``, cudnn_lite's ``.npz`` otherwise, the only one that
+        also holds the optimizer's and the training state for resuming (see cudnn_lite.saving)."""
         saving.save_model(self, filepath, include_optimizer=include_optimizer)
 
     def __repr__(self):
@@ -213,6 +216,7 @@ class Sequential(Trainer):
 
 
 def load_model(filepath, custom_objects=None, compile=True):
-    """Rebuild a model saved with ``model.save(filepath)`` (weights, compile, optimizer and
-    training state; see cudnn_lite.saving)."""
+    """Rebuild a model from a ``.keras`` archive, a Keras HDF5 model file or a cudnn_lite ``.npz``
+    file (weights, compile arguments; from ``.npz`` also the optimizer and training state; see
+    cudnn_lite.saving)."""
     return saving.rebuild_model(filepath, Sequential, custom_objects=custom_objects, compile=compile)

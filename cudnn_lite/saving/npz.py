@@ -1,8 +1,7 @@
 """Model and weight files: a portable ``.npz`` format, no pickle, written atomically.
 
-The model calls this module (``model.save``, ``save_weights``, ``load_weights``, and
-``cudnn_lite.models.load_model``, which hands :func:`rebuild_model` the model class); it never
-imports the models package, so the dependency runs one way.
+:mod:`cudnn_lite.saving` calls this module for ``.npz`` names and for resumable training
+state; it never imports the models package, so the dependency runs one way.
 
 Format (version 1). A file is a NumPy ``.npz`` archive (a zip of ``.npy``
 arrays, readable with ``numpy.load(path, allow_pickle=False)``) holding:
@@ -25,10 +24,10 @@ arrays, readable with ``numpy.load(path, allow_pickle=False)``) holding:
 * ``optimizer/0000/0``, ``optimizer/0000/1``, ...: optimizer slots of trainable
   weight i (kind "model" with a compiled optimizer only).
 
-The format is written whatever the file name says: ``model.save('m.h5')`` and
-``ModelCheckpoint('model.weights.best.hdf5')`` (the textbook's names) write
-this format under that name, and ``load_weights``/``load_model`` read it back.
-HDF5 files written by Keras are not read (a clear ValueError says so).
+This format is written for ``.npz`` names and any name Keras has no format for; ``.keras``,
+``.weights.h5`` and ``.h5``/``.hdf5`` names get Keras's formats (:mod:`cudnn_lite.saving`).
+Files of this format written by earlier versions under a Keras name (``model.h5``) are still
+read: reading goes by the file's content.
 
 Resuming: ``save_model`` also records the training state (completed epochs
 ``model.epoch``, the shuffling generator of ``backend.rng()`` and each dropout
@@ -37,9 +36,8 @@ global ``backend.rng()`` state (call ``backend.set_random_seed`` afterwards to
 override), so ``fit(..., initial_epoch=model.epoch)`` on the CPU continues
 with bit-identical losses to an uninterrupted run.
 
-Writes go to a temporary file in the destination folder, are flushed and
-fsync'ed, then renamed over the destination (``os.replace``): a crash or an
-error leaves the previous file intact. Loading validates the format key, the
+Writes are atomic (:func:`.files.atomic_write`): a crash or an error leaves the previous file
+intact, and a new file gets ``0o666 & ~umask`` like any other tool's. Loading validates the format key, the
 version, and every weight's name, shape and dtype, and raises ``ValueError`` on
 a truncated, corrupted or foreign file.
 """
@@ -49,14 +47,14 @@ import json
 import os
 import re
 import struct
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
-from . import backend
-from . import optimizers as _optimizers
+from .. import backend
+from .. import optimizers as _optimizers
+from .files import atomic_write
 
 __all__ = ["FORMAT", "VERSION", "save_model", "rebuild_model", "save_weights", "load_weights", "read_file",
            "write_file"]
@@ -75,34 +73,17 @@ def _write_npz(f, arrays):
 
 
 def write_file(path, header: dict, arrays: dict) -> None:
-    """Atomically write ``header`` (JSON) and ``arrays`` to ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    """Atomically write ``header`` (JSON) and ``arrays`` to ``path`` (see :mod:`.files`)."""
     payload = {HEADER_KEY: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     for key, value in arrays.items():
         payload[key] = np.ascontiguousarray(value)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
             _write_npz(f, payload)
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename durable (best effort; not possible on every OS)
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+
+    atomic_write(path, write)
 
 
 def _check_declared_sizes(path):
@@ -133,8 +114,8 @@ def read_file(path):
     with open(path, "rb") as f:
         magic = f.read(8)
     if magic.startswith(b"\x89HDF"):
-        raise ValueError(f"{path}: an HDF5 file (written by Keras?); cudnn_lite reads only its own .npz format "
-                         "(see cudnn_lite.saving)")
+        raise ValueError(f"{path}: an HDF5 file, not a cudnn_lite .npz file (Keras's HDF5 files are read by "
+                         "load_weights/load_model; see cudnn_lite.saving)")
     try:
         _check_declared_sizes(path)
         with np.load(path, allow_pickle=False) as archive:
