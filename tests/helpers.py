@@ -18,6 +18,7 @@ import dataclasses
 import importlib.util
 import math
 import os
+import sys
 from typing import Callable, Sequence
 
 import numpy as np
@@ -29,11 +30,15 @@ except Exception:  # conftest fails every test that needs it, with instructions
     package = ops = None
 
 # The reference is loaded from the source tree, so it never depends on the
-# compiled extension (and the tests check the latest source of it).
-_REF_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         "cudnn_lite", "reference.py")
-_spec = importlib.util.spec_from_file_location("cudnn_lite_reference_source", _REF_PATH)
+# compiled extension (and the tests check the latest source of it). It is a package:
+# registered under its own name so that its modules' relative imports resolve.
+_REF_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "cudnn_lite", "reference")
+_spec = importlib.util.spec_from_file_location(
+    "cudnn_lite_reference_source", os.path.join(_REF_DIR, "__init__.py"),
+    submodule_search_locations=[_REF_DIR])
 ref = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = ref
 _spec.loader.exec_module(ref)
 
 FD_STEP = 1e-6
@@ -208,4 +213,4 @@ def check_op(name, inputs, kwargs=None, *, device="cpu", seed=None, reduction=1,
 
 import pathlib  # noqa: E402
 
-REPO_ROOT_FOR_TESTS = pathlib.Path(_REF_PATH).parent.parent
+REPO_ROOT_FOR_TESTS = pathlib.Path(_REF_DIR).parent.parent

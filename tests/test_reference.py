@@ -1,4 +1,4 @@
-"""Self-checks of cudnn_lite/reference.py (NumPy only; no compiled extension needed):
+"""Self-checks of cudnn_lite/reference/ (NumPy only; no compiled extension needed):
 direct formulas, worked examples, and every backward against finite differences."""
 from __future__ import annotations
 
