@@ -64,7 +64,7 @@ def set_num_threads(n: int) -> None:
 _SUBMODULES = {
     "ops", "reference", "layers", "models", "losses", "optimizers", "callbacks", "metrics",
     "regularizers", "initializers", "activations", "datasets", "preprocessing", "utils",
-    "zoo", "backend", "saving", "plotting", "cli", "emulator",
+    "zoo", "backend", "saving", "plotting", "cli", "emulator", "distribute",
 }
 
 
