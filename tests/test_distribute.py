@@ -271,3 +271,18 @@ def test_a_failing_rank_ends_the_run_within_the_timeout(tmp_path, how, expect):
     assert expect in text, text[-3000:]
     assert seconds < 30, f"the run took {seconds:.1f} s to fail"
     assert not os.path.exists(tmp_path / "result_fail_np2.npz")
+
+
+@needs_mpi
+def test_cli_train_distributed_under_mpirun(tmp_path):
+    path, flags = MPIRUN
+    cmd = [path, "-np", "2", *flags, sys.executable, "-m", "cudnn_lite", "train", "blobs-mlp",
+           "--distributed", "--epochs", "2", "--out", str(tmp_path / "runs"), "--verbose", "2"]
+    proc = subprocess.run(cmd, cwd=str(tmp_path), env=_env(), capture_output=True, timeout=LAUNCH_TIMEOUT)
+    text = (proc.stdout + proc.stderr).decode(errors="replace")
+    assert proc.returncode == 0, text[-4000:]
+    assert "2 ranks (mpi)" in text
+    assert text.count("test accuracy:") == 1 and text.count("Epoch 2/2") == 1
+    with open(tmp_path / "runs" / "blobs_mlp.history.json") as f:
+        result = json.load(f)
+    assert result["ranks"] == 2 and len(result["history"]["loss"]) == 2
