@@ -61,10 +61,13 @@ class GradientBuckets:
 
     def layer_done(self, index):
         """The backward of layer ``index`` has written its gradients: start its bucket's allreduce
-        if this layer completes one."""
+        if this layer completes one, and let the buckets already started progress."""
         bucket = self._by_layer.get(index)
         if bucket is not None and bucket.handle is None:
             bucket.handle = self.comm.allreduce_start(bucket.flat)
+        for b in self.buckets:
+            if b.handle is not None and b is not bucket:
+                self.comm.test(b.handle)
 
     def finish(self, step):
         """Start what has not started, then wait for every bucket (CollectiveTimeout past the

@@ -9,6 +9,8 @@ only moves bytes:
   ranks and returns a handle; ``wait(handle, what)`` finishes it, polling with the
   communicator's deadline, and raises :class:`CollectiveTimeout` naming ``what`` when the
   other ranks do not answer in time (a rank died, raised or is stuck);
+- ``test(handle)`` asks whether it has completed without waiting (an MPI library progresses
+  its nonblocking collectives inside such calls, so the backward pass calls it between layers);
 - ``allreduce(buf, what)`` is the two in one; ``bcast(buf)`` copies rank 0's array in place;
 - ``allgather_object`` / ``bcast_object`` move small picklable host objects (signatures,
   generator states);
@@ -56,6 +58,10 @@ class Communicator:
 
     def wait(self, handle, what="allreduce"):
         raise NotImplementedError
+
+    def test(self, handle):
+        """Whether ``handle``'s collective has completed (drives MPI's progress; no waiting)."""
+        return True
 
     def allreduce(self, buf, what="allreduce"):
         self.wait(self.allreduce_start(buf), what)

@@ -123,6 +123,9 @@ class MPICommunicator(Communicator):
         req = self.comm.Iallreduce(self._MPI.IN_PLACE, target, op=self._MPI.SUM)
         return req, buf, host
 
+    def test(self, handle):
+        return handle is None or handle[0].Test()
+
     def wait(self, handle, what="allreduce"):
         if handle is None:
             return

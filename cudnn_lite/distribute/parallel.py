@@ -15,6 +15,8 @@ moving statistics, so that every rank keeps identical weights).
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import backend
@@ -51,6 +53,9 @@ class ParallelFit:
         self._averaged = [w for w in model.non_trainable_weights
                           if not any(w in layer.weights for layer in self._synced_bn)]
         self.step = 0
+        self.strategy = strategy
+        self.wait_seconds = 0.0  # time the steps spent waiting for the gradient allreduces
+        self.bytes_per_step = sum(self.buckets.sizes) * 4
 
     def _broadcast_state(self, rng):
         model = self.model
@@ -65,6 +70,8 @@ class ParallelFit:
 
     def close(self):
         detach_sync_batch_norm(self._synced_bn)
+        self.strategy.last_fit = {"steps": self.step, "wait_seconds": self.wait_seconds,
+                                  "bytes_per_step": self.bytes_per_step, "buckets": list(self.buckets.sizes)}
 
     # ----------------------------------------------------------- a step
     def start_stats(self, sums, rows):
@@ -78,19 +85,27 @@ class ParallelFit:
     def loss_scale(rows, global_rows):
         return np.float32(rows / global_rows)
 
-    def empty_shard(self):
-        """This rank has no rows of the batch (a last batch smaller than the rank count): it adds
-        zero gradients and takes part in the sync-BN collectives with zeros."""
-        self.buckets.zero()
+    def empty_forward(self):
+        """This rank has no rows of the batch (a last batch smaller than the rank count): it
+        takes part in the forward pass's sync-BN collectives with zeros (call before
+        ``start_stats``, where the other ranks' forward pass is)."""
         if self._synced_bn:
-            empty_step(self._synced_bn, self.comm)
+            empty_step(self._synced_bn, self.comm, forward=True, backward=False)
+
+    def empty_backward(self):
+        """... then in the backward pass's, and adds zero gradients (after ``start_stats``)."""
+        if self._synced_bn:
+            empty_step(self._synced_bn, self.comm, forward=False, backward=True)
+        self.buckets.zero()
 
     def layer_done(self, index):
         self.buckets.layer_done(index)
 
     def finish(self, stats_handle):
         """Wait for the gradient buckets and the stats; returns (sums, global rows)."""
+        t0 = time.perf_counter()
         self.buckets.finish(self.step)
+        self.wait_seconds += time.perf_counter() - t0
         self.comm.wait(stats_handle, f"allreduce of the loss and metrics at step {self.step}")
         return self._stats[:-1], int(round(float(self._stats[-1])))
 

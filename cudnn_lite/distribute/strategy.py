@@ -18,6 +18,7 @@ import os
 from .. import backend
 from .comm import DEFAULT_TIMEOUT, Communicator, SingleProcess
 from .mpi import MPICommunicator, launched_by_mpirun, load_mpi
+from .nccl import NCCLCommunicator
 
 __all__ = ["DataParallel", "current_strategy", "make_communicator", "ENGINES"]
 
@@ -70,7 +71,6 @@ def make_communicator(engine="auto", timeout=None, device=None, cuda_aware=False
         return SingleProcess(device, timeout)
     if engine == "mpi":
         return MPICommunicator(device=device, timeout=timeout, cuda_aware=cuda_aware)
-    from .nccl import NCCLCommunicator  # imports CuPy
     return NCCLCommunicator(timeout=timeout)
 
 
@@ -103,6 +103,7 @@ class DataParallel:
         self.comm = communicator or make_communicator(engine, timeout, cuda_aware=cuda_aware)
         self.bucket_bytes = int(bucket_mb * 2**20)
         self.sync_batch_norm = bool(sync_batch_norm)
+        self.last_fit = None  # after a fit: steps, seconds waited for gradients, bytes, bucket sizes
 
     @property
     def rank(self):

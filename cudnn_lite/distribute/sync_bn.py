@@ -86,10 +86,11 @@ def detach_sync_batch_norm(layers):
         layer._sync = None
 
 
-def empty_step(layers, comm, backward=True):
+def empty_step(layers, comm, forward=True, backward=True):
     """Take part, with zeros, in the sync-BN collectives of a step whose shard is empty: every
-    layer's forward in order, then (training) every layer's backward in reverse order."""
-    for layer in layers:
+    layer's forward in order (``forward``), then every layer's backward in reverse order
+    (``backward``), in the order the other ranks' passes call them."""
+    for layer in layers if forward else []:
         xp = backend.array_module(layer.moving_mean.value)
         c = layer.moving_mean.value.shape[0]
         global_stats(comm, layer, xp.zeros(2 * c + 1, dtype=np.float64))

@@ -173,9 +173,10 @@ class Trainer:
             stats = par.start_stats(sums, n)
             g *= par.loss_scale(n, rows)  # the summed gradients are then the global batch's mean
             self._backward(g, logits=fused, on_layer=par.layer_done)
-        else:
+        else:  # no rows for this rank: zeros, in the other ranks' order of collectives
+            par.empty_forward()
             stats = par.start_stats(sums, 0)
-            par.empty_shard()
+            par.empty_backward()
         sums, seen = par.finish(stats)
         params = self.trainable_weights
         self.optimizer.apply([w.value for w in params], [w.grad for w in params], [w.l2 for w in params])

@@ -89,6 +89,7 @@ def main():
     rank = 0 if strategy is None else strategy.rank
     tag = "single" if strategy is None else f"np{strategy.size}"
     x, y = data(a.samples)
+    validation = data(11, seed=2)
     if a.mode == "resume":
         model = load_model(os.path.join(a.out, "ckpt_in.npz"))
     elif a.model == "bn":
@@ -107,14 +108,16 @@ def main():
         batch_size += 1
     initial = model.epoch if a.mode == "resume" else 0
     history = model.fit(x, y, batch_size=batch_size, epochs=initial + a.epochs, initial_epoch=initial,
-                        verbose=2, callbacks=callbacks, distribute=strategy, shuffle=True)
+                        verbose=2, callbacks=callbacks, distribute=strategy, shuffle=True,
+                        validation_data=validation)
     if rank == 0:
         model.save(os.path.join(a.out, f"model_{a.mode}_{tag}.npz"))
         np.savez(os.path.join(a.out, f"result_{a.mode}_{tag}.npz"), losses=np.array(rec.losses),
                  **{f"w{i}": w for i, w in enumerate(model.get_weights())})
         with open(os.path.join(a.out, f"result_{a.mode}_{tag}.json"), "w") as f:
             json.dump({"history": history.history, "digests": rec.digests,
-                       "size": 1 if strategy is None else strategy.size}, f)
+                       "size": 1 if strategy is None else strategy.size,
+                       "last_fit": None if strategy is None else strategy.last_fit}, f)
     return 0
 
 
