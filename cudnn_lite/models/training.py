@@ -330,13 +330,20 @@ class Trainer:
             cb.set_params(params)
         self.stop_training = False
         self.history = history
-        for cb in callbacks:
-            cb.on_train_begin({})
-        batch_hooks = len(callbacks) > 1
-        if strategy is not None:
-            self._parallel = _distribute.ParallelFit(
+        parallel = None
+        if strategy is not None:  # before any callback runs: the ranks agree, start from rank 0's state
+            parallel = _distribute.ParallelFit(
                 strategy, self, batch_size=batch_size, steps=steps, epochs=epochs, initial_epoch=initial_epoch,
                 samples=n if data.is_array(x) else None, shuffle=bool(shuffle))
+        try:
+            for cb in callbacks:
+                cb.on_train_begin({})
+        except BaseException:
+            if parallel is not None:
+                parallel.close()
+            raise
+        self._parallel = parallel
+        batch_hooks = len(callbacks) > 1
         try:
             self._fit_epochs(callbacks, batch_hooks, batches, steps, val, batch_size,
                              validation_batch_size, initial_epoch, epochs, verbose)
