@@ -23,6 +23,7 @@ import pytest
 import cudnn_lite as cl
 from cudnn_lite import distribute, zoo
 from cudnn_lite.distribute.buckets import GradientBuckets
+from cudnn_lite.distribute.checks import check_same, signature
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "distributed", "worker.py")
 STEP_TOL = 1e-6      # |loss(2 ranks) - loss(1 process)| per step, running epoch mean
@@ -124,6 +125,27 @@ def test_gradient_buckets_are_views_cut_at_layer_boundaries():
     last = model.layers[-1].kernel
     last.grad[...] = 7.0  # writes land in the first bucket: the last layer's come first in backward
     assert float(many.buckets[0].flat.max()) == 7.0
+
+
+class _TwoRanks(distribute.SingleProcess):
+    """Rank 0 of a pretend pair whose rank 1 answers every allgather with ``other``."""
+
+    def __init__(self, other):
+        super().__init__()
+        self.other = other
+
+    def allgather_object(self, obj, what="allgather"):
+        return [obj, self.other]
+
+
+def test_a_different_model_on_another_rank_is_named():
+    mine = zoo.build("mnist-cnn")
+    theirs = zoo.build("mnist-mlp")
+    with pytest.raises(distribute.MismatchError, match="model: rank 0 has .*rank 1 has"):
+        check_same(_TwoRanks(signature(theirs, batch_size=8)), signature(mine, batch_size=8))
+    check_same(_TwoRanks(signature(zoo.build("mnist-cnn"), batch_size=8)), signature(mine, batch_size=8))
+    with pytest.raises(distribute.MismatchError, match="samples: rank 0 has 10, rank 1 has 11"):
+        check_same(_TwoRanks(signature(mine, samples=11)), signature(mine, samples=10))
 
 
 # --------------------------------------------------------------- mpirun
