@@ -146,7 +146,7 @@ def main():
           f"{result['date']}, {os.cpu_count()} cores, load average {load[0]:.1f} -> {load[1]:.1f}, "
           f"global batch {a.batch}, median of {a.steps - 1} steps after warm-up.", "",
           "| model | params | t(1) s/step | t(2) s/step | efficiency(2) | wait s/step | allreduce alone s | "
-          "overlap | est. eff. 8 / 64 (here) | est. eff. 8 / 64 (10 GbE) |", "|---|---|---|---|---|---|---|---|---|---|"]
+          "overlap | est. eff. 8 / 64 (here) | est. eff. 8 / 64 (10 GbE) |", "|---" * 10 + "|"]
     for r in rows:
         md.append(f"| {r['model']} | {r['params']:,} | {r['t1_s']:.3f} | {r['t2_s']:.3f} | {r['efficiency_2']:.2f} | "
                   f"{r['wait_s'] * 1e3:.2f} ms | {r['allreduce_s'] * 1e3:.2f} ms | {r['overlap']:.2f} | "
