@@ -84,13 +84,14 @@ class DataParallel:
         communicator: a ready :class:`~.comm.Communicator` (overrides ``engine``).
         timeout: seconds a collective waits for the other ranks before CollectiveTimeout
             (default $CUDNN_LITE_DIST_TIMEOUT, else 300).
-        bucket_mb: gradient bucket size in MiB (default 4).
+        bucket_mb: gradient bucket size in MiB (default 0.25: the textbook models (0.9-1.2 MB of
+            gradients) get 2-4 buckets, so the first ones travel while the backward pass goes on).
         sync_batch_norm: batch-norm statistics over the global batch (an allreduce of the sums
             and sums of squares per layer, forward and backward) instead of per rank.
         cuda_aware: the MPI build moves CuPy buffers itself (no host staging).
     """
 
-    def __init__(self, engine="auto", communicator=None, timeout=None, bucket_mb=4.0,
+    def __init__(self, engine="auto", communicator=None, timeout=None, bucket_mb=0.25,
                  sync_batch_norm=False, cuda_aware=False):
         if communicator is not None and not isinstance(communicator, Communicator):
             raise TypeError(f"communicator: expected a cudnn_lite.distribute Communicator, "
