@@ -11,6 +11,8 @@
 #              (CMAKE_CUDA_ARCHITECTURES=90: H100 and H200 are sm_90; halves the nvcc time)
 #   tests      pytest tests/test_ops*.py tests/test_cuda_paths.py tests/test_bad_inputs.py
 #   simple     the op tests' CUDA cases again with CUDNN_LITE_CUDA_SIMPLE=1 (the *_kernel1 kernels)
+#   nccl       benchmarks/nccl_smoke.py: cudnn_lite.distribute's NCCL engine on 1 rank (allreduce,
+#              bcast, 4 data-parallel steps of mnist_cnn vs a plain fit)
 #   memcheck   compute-sanitizer --tool memcheck  over pytest tests/test_cuda_paths.py -k small
 #   racecheck  compute-sanitizer --tool racecheck over the same subset
 #   bench      python benchmarks/bench_cuda.py (ops vs cuDNN / cuBLAS)
@@ -33,7 +35,7 @@ export NVIDIA_TF32_OVERRIDE=0
 export PYTHONUNBUFFERED=1
 unset CUDNN_LITE_CUDA_SIMPLE || true
 # steps to run (a space-separated subset, for reruns): STEPS="tests bench" bash benchmarks/device_check.sh
-STEPS="${STEPS:-env build tests simple memcheck racecheck bench train}"
+STEPS="${STEPS:-env build tests simple nccl memcheck racecheck bench train}"
 
 START=$(date +%s)
 RESULTS="$OUT/steps.tsv"
@@ -161,6 +163,7 @@ run_step env 30 bash -c step_env
 run_step build 240 bash -c step_build
 run_step tests 150 bash -c step_tests
 run_step simple 60 bash -c step_simple
+run_step nccl 40 "$PYTHON" benchmarks/nccl_smoke.py "$OUT"
 rm -f "$OUT/memcheck.note" "$OUT/racecheck.note"
 run_step memcheck 75 bash -c "step_sanitizer memcheck"
 step_sanitizer_note memcheck

@@ -27,7 +27,13 @@ __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpo
 
 
 class Callback:
-    """Base class: every hook is a no-op. ``model`` and ``params`` are set by fit."""
+    """Base class: every hook is a no-op. ``model`` and ``params`` are set by fit.
+
+    ``writes_files``: a callback that writes files (checkpoints, logs, plots) runs on rank 0
+    only in a data-parallel fit (cudnn_lite.distribute); the others run on every rank.
+    """
+
+    writes_files = False
 
     def __init__(self):
         self.model = None
@@ -263,6 +269,8 @@ class ModelCheckpoint(Callback):
     that holds what resuming needs.
     """
 
+    writes_files = True
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):
@@ -416,6 +424,8 @@ class LearningCurve(Callback):
     warns (training results are never lost for a missing plot).
     """
 
+    writes_files = True
+
     def __init__(self, path, title=None):
         super().__init__()
         self.path = os.fspath(path)
@@ -443,6 +453,8 @@ class LearningCurve(Callback):
 
 class CSVLogger(Callback):
     """Append one CSV row per epoch (``epoch`` then the logs, sorted by name)."""
+
+    writes_files = True
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()

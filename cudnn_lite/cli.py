@@ -2,6 +2,7 @@
 
     cudnn-lite train MODEL [--epochs N] [--batch-size B] [--device cpu|cuda]
                            [--data DIR] [--out DIR] [--seed S] [--verbose 0|1|2]
+                           [--distributed]      (under mpirun -np N: data-parallel)
     cudnn-lite summary MODEL
     cudnn-lite info
     cudnn-lite list
@@ -59,6 +60,9 @@ def build_parser():
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     t.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2,
                    help="0 silent, 1 progress bar, 2 one line per epoch (default)")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the ranks of mpirun (mpirun -np 4 cudnn-lite "
+                        "train MODEL --distributed); --batch-size is the global batch")
 
     s = sub.add_parser("summary", help="print a zoo model's summary table")
     s.add_argument("model", type=_model_name, help="zoo model name (see `cudnn-lite list`)")
@@ -109,8 +113,9 @@ def _cmd_summary(model):
 
 def _cmd_train(a):
     result = zoo.train(a.model, epochs=a.epochs, batch_size=a.batch_size, device=a.device,
-                       data_dir=a.data, out_dir=a.out, verbose=a.verbose, seed=a.seed)
-    if a.verbose:
+                       data_dir=a.data, out_dir=a.out, verbose=a.verbose, seed=a.seed,
+                       distributed=a.distributed)
+    if a.verbose and result.get("rank", 0) == 0:
         short = {k: result[k] for k in ("model", "epochs", "test_accuracy", "test_loss",
                                          "train_seconds", "checkpoint", "history_path",
                                          "plot_path")}

@@ -31,7 +31,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import backend, regularizers
+from . import backend, distribute, regularizers
 from .callbacks import Callback, ModelCheckpoint, TerminateOnNaN
 from .datasets import cifar10, make_blobs, mnist
 from .layers import Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
@@ -328,7 +328,7 @@ def _epoch_timer():
 
 
 def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_dir="runs",
-          verbose=2, seed=0):
+          verbose=2, seed=0, distributed=False):
     """Train a zoo model with its textbook recipe; returns a result dict.
 
     Loads the data (``data_dir`` or the datasets search order), builds the
@@ -336,6 +336,10 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     ``out_dir``, reloads the best weights, evaluates on the test split and
     prints ``test accuracy: ...`` and ``test loss: ...``. Writes
     ``<name>.history.json`` and, with matplotlib, ``<name>.learning_curve.png``.
+
+    ``distributed``: data-parallel over the ranks of ``mpirun`` (a
+    :class:`cudnn_lite.distribute.DataParallel`; ``batch_size`` is the global batch). Every
+    rank trains and evaluates its shard; rank 0 alone prints and writes the files.
     """
     key = canonical(name)
     r = RECIPES[key]
@@ -347,9 +351,13 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         backend.set_device(device)
     if seed is not None:
         backend.set_random_seed(int(seed))
+    strategy = distribute.DataParallel() if distributed else None
+    chief = strategy is None or strategy.is_chief
+    verbose = verbose if chief else 0
     (x, y), (xv, yv), (xt, yt) = load_dataset(key, data_dir)
     model = build(key)
-    os.makedirs(out_dir, exist_ok=True)
+    if chief:
+        os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, f"{key}.best.weights.npz")
     checkpoint = ModelCheckpoint(ckpt_path, monitor="val_loss", verbose=1 if verbose else 0,
                                  save_best_only=True, save_weights_only=True)
@@ -359,7 +367,8 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         print(f"{key}: {r.description}")
         print(f"train {len(x)}, validation {len(xv)} ({r.validation}), test {len(xt)}; "
               f"optimizer {r.optimizer_text}, loss {r.loss}, batch {batch_size}, "
-              f"epochs {epochs}, device {model.device}")
+              f"epochs {epochs}, device {model.device}"
+              + (f", {strategy.size} ranks ({strategy.engine})" if strategy is not None else ""))
     start = time.perf_counter()
     if r.augmentation:
         datagen = ImageDataGenerator(**r.augmentation)
@@ -372,20 +381,24 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         flow = datagen.flow(xf, yf, batch_size=batch_size, seed=seed)
         history = model.fit(flow, steps_per_epoch=max(1, len(x) // batch_size), epochs=epochs,
                             verbose=verbose, validation_data=(xv, yv),
-                            callbacks=[checkpoint, timer, guard])
+                            callbacks=[checkpoint, timer, guard], distribute=strategy)
     else:
         history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                             validation_data=(xv, yv), callbacks=[checkpoint, timer, guard],
-                            shuffle=True)
+                            shuffle=True, distribute=strategy)
     train_seconds = time.perf_counter() - start
     if checkpoint.last_saved is not None and os.path.exists(checkpoint.last_saved):
         model.load_weights(checkpoint.last_saved)
-    score = model.evaluate(xt, yt, batch_size=max(batch_size, 128), verbose=0)
+    if strategy is not None:  # rank 0 alone wrote (and reloaded) the best checkpoint: its weights
+        for w in model.weights:
+            strategy.comm.bcast(w.value, "broadcast of the best checkpoint's weights")
+    score = model.evaluate(xt, yt, batch_size=max(batch_size, 128), verbose=0, distribute=strategy)
     score = [float(s) for s in np.ravel(score)]
     test_loss = score[0]
     test_acc = score[1] if len(score) > 1 else float("nan")
-    print(f"test loss: {test_loss:.4f}")
-    print(f"test accuracy: {test_acc:.4f}")
+    if chief:
+        print(f"test loss: {test_loss:.4f}")
+        print(f"test accuracy: {test_acc:.4f}")
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     history_path = os.path.join(out_dir, f"{key}.history.json")
     result = {
@@ -395,7 +408,11 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
         "epoch_seconds": timer.seconds, "checkpoint": checkpoint.last_saved,
         "history": hist, "history_path": history_path, "plot_path": None,
         "stopped_on_nan": guard.terminated_at is not None,
+        "ranks": 1 if strategy is None else strategy.size, "rank": 0 if strategy is None else strategy.rank,
     }
+    if not chief:
+        result["checkpoint"] = result["history_path"] = None
+        return result
     plot_path = os.path.join(out_dir, f"{key}.learning_curve.png")
     try:
         plot_history(hist, plot_path, title=key)

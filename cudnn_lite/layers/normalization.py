@@ -46,6 +46,7 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+        self._sync = None  # cudnn_lite.distribute's SyncBatchNorm while a sync-BN fit runs
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -77,7 +78,9 @@ class BatchNormalization(Layer):
         gamma, beta = self._gamma_beta()
         out = self._buffers.get("y", x.shape, like=x)
         self._training = bool(training) and self.trainable
-        if self._training:
+        if self._training and self._sync is not None:
+            y = self._sync.forward(self, x, gamma, beta, out)
+        elif self._training:
             y, self._save_mean, self._save_invstd = ops.batchnorm_forward_train(
                 x, gamma, beta, self.moving_mean.value, self.moving_variance.value, self.momentum,
                 self.epsilon, out=out)
@@ -95,8 +98,12 @@ class BatchNormalization(Layer):
             xp = backend.array_module(dy)
             scale = gamma / xp.sqrt(self.moving_variance.value + np.float32(self.epsilon))
             return xp.multiply(dy, scale, out=self._buffers.get("dx", dy.shape, like=dy))
-        dx, dgamma, dbeta = ops.batchnorm_backward(self._x, dy, gamma, self._save_mean, self._save_invstd,
-                                                   out=self._buffers.get("dx", self._x.shape, like=dy))
+        dx_out = self._buffers.get("dx", self._x.shape, like=dy)
+        if self._sync is not None:
+            dx, dgamma, dbeta = self._sync.backward(self, self._x, dy, gamma, dx_out)
+        else:
+            dx, dgamma, dbeta = ops.batchnorm_backward(self._x, dy, gamma, self._save_mean, self._save_invstd,
+                                                       out=dx_out)
         if self.gamma is not None:
             self.gamma.grad[...] = dgamma
         if self.beta is not None:

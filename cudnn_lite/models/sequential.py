@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from .. import backend, saving
+from .. import backend, distribute, saving
 from .. import layers as _layers
 from ..layers.core import InputLayer, Layer
 from .summary import print_summary
@@ -40,6 +40,7 @@ class Sequential(Trainer):
         self.device = backend.get_device()  # the model's device, for good (to() moves the model)
         self._build_input_shape = None
         self._buffers = backend.BufferCache()  # loss values, loss gradient, shuffled batches
+        self._distribute = distribute.current_strategy()  # DataParallel of an enclosing scope()
         for layer in layers or []:
             self.add(layer)
 
@@ -117,9 +118,10 @@ class Sequential(Trainer):
             x = layer.forward(x, training)
         return x
 
-    def _backward(self, g, logits=False):
+    def _backward(self, g, logits=False, on_layer=None):
         """Backward through the layers, from g = dL/d(output) (``logits``: dL/d(the last layer's
-        activation input), which enters through its backward_logits)."""
+        activation input), which enters through its backward_logits). ``on_layer(i)`` is called
+        once layer i's gradients are written (data-parallel training starts their allreduce)."""
         first = next((i for i, l in enumerate(self.layers) if l.trainable_weights), None)
         if first is None:
             return
@@ -130,6 +132,8 @@ class Sequential(Trainer):
                 g = layer.backward_logits(g, need_dx=i > first)
             else:
                 g = layer.backward(g, need_dx=i > first)
+            if on_layer is not None:
+                on_layer(i)
 
     # ------------------------------------------------------------ weights
     @property

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from .. import backend, ops
+from .. import distribute as _distribute
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
@@ -52,6 +53,14 @@ class BatchTotals:
             self.counts[1 + j] += n if getattr(m, "ndim", 0) else 1
         self.seen += n
 
+    def add_sums(self, sums, n):
+        """Add sums already taken ([loss sum, metric sums...] over ``n`` samples, e.g. reduced
+        over the ranks of a data-parallel step, where a per-batch metric comes weighted by its
+        rows), each sum counting ``n`` values."""
+        self.sums += sums
+        self.counts = [c + n for c in self.counts]
+        self.seen += n
+
     def device_logs(self):
         """{name: mean so far}, device scalars (for the batch callbacks: nothing is read back)."""
         return {k: self.sums[i] / self.counts[i] for i, k in enumerate(self.names)}
@@ -74,6 +83,7 @@ class Trainer:
         self.history = None
         self.epoch = 0  # epochs completed by fit (saved by save(); fit(initial_epoch=model.epoch) resumes)
         self._compiled_metrics = []  # (display name, fn)
+        self._parallel = None  # the distribute.ParallelFit of a running data-parallel fit
         self._metric_specs = []
 
     # ------------------------------------------------------------ compile
@@ -155,6 +165,42 @@ class Trainer:
             self.optimizer.apply([w.value for w in params], [w.grad for w in params], [w.l2 for w in params])
         return per, reg, metric_values
 
+    def _parallel_step(self, xb, yb, rows, par):
+        """One data-parallel step on this rank's shard (xb, yb) of a global batch of ``rows``:
+        gradients averaged over the ranks while the backward pass runs, then the optimizer step
+        every rank takes alike. Returns ([loss sum, metric sums...], rows) of the global batch."""
+        xp = backend.xp(self.device)
+        n = int(xb.shape[0])
+        sums = xp.zeros(len(self._names()), dtype=np.float64)
+        if n:
+            y = self._forward(xb, True)
+            fused = self._fused()
+            per, g = self._loss_values(y, yb, True, fused)
+            sums[0] = per.sum() + self._reg_term() * n
+            for j, (_, fn) in enumerate(self._compiled_metrics):
+                m = fn(yb, y)  # per sample, or one per batch (a reducing custom metric): weighted by rows
+                sums[1 + j] = m.sum() if getattr(m, "ndim", 0) else m * n
+            stats = par.start_stats(sums, n)
+            g *= par.loss_scale(n, rows)  # the summed gradients are then the global batch's mean
+            self._backward(g, logits=fused, on_layer=par.layer_done)
+        else:  # no rows for this rank: zeros, in the other ranks' order of collectives
+            par.empty_forward()
+            stats = par.start_stats(sums, 0)
+            par.empty_backward()
+        sums, seen = par.finish(stats)
+        params = self.trainable_weights
+        self.optimizer.apply([w.value for w in params], [w.grad for w in params], [w.l2 for w in params])
+        par.after_step()
+        return sums, seen
+
+    def _strategy(self, distribute):
+        """The DataParallel of this fit/evaluate: the argument, else the model's scope's, else None."""
+        strategy = distribute if distribute is not None else getattr(self, "_distribute", None)
+        if strategy is not None and not isinstance(strategy, _distribute.DataParallel):
+            raise ValueError(f"distribute: expected a cudnn_lite.distribute.DataParallel, "
+                             f"got {type(strategy).__name__}")
+        return strategy
+
     # ------------------------------------------------------------- data
     def _targets(self, y, n, name="y"):
         """y as float32 with the model's output shape (a (n,) vector for one output column is reshaped)."""
@@ -208,7 +254,7 @@ class Trainer:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
-            validation_freq=1, max_queue_size=10, workers=1, use_multiprocessing=False):
+            validation_freq=1, max_queue_size=10, workers=1, use_multiprocessing=False, distribute=None):
         """Train; returns a callbacks.History whose .history has 'loss', metrics, 'val_*' per epoch.
 
         Training data holding NaN or Inf is rejected (ValueError naming x or y). A
@@ -216,15 +262,22 @@ class Trainer:
         which re-raises, fit prints a message and returns the History of the completed epochs;
         the model stays usable and ``fit(..., initial_epoch=model.epoch)`` continues (see
         SECURITY.md). ``model.epoch`` counts completed epochs and is saved by ``model.save``.
+
+        ``distribute``: a :class:`cudnn_lite.distribute.DataParallel` (default: the one whose
+        ``scope()`` created the model, if any). ``batch_size`` is then the global batch: each
+        rank trains on its shard, and only rank 0 prints and runs the callbacks that write files.
         """
         self._require_compiled("fit")
         data.check_queue_args(max_queue_size, workers, use_multiprocessing)
         validation_freq = _validation_epochs(validation_freq)
+        strategy = self._strategy(distribute)
         if class_weight is not None or sample_weight is not None:
             raise ValueError("class_weight / sample_weight: not supported")
         verbose = 1 if verbose == "auto" else verbose
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {verbose!r}")
+        if strategy is not None and not strategy.is_chief:
+            verbose = 0
         batch_size = 32 if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
@@ -255,8 +308,12 @@ class Trainer:
             steps = -(-n // batch_size)
             if steps_per_epoch is not None:
                 steps = min(steps, int(steps_per_epoch))
-            batches = lambda: data.array_batches(x_dev, y_dev, batch_size, shuffle, rng,  # noqa: E731
-                                                 self._buffers)
+            if strategy is None:
+                batches = lambda: data.array_batches(x_dev, y_dev, batch_size, shuffle, rng,  # noqa: E731
+                                                     self._buffers)
+            else:
+                batches = lambda: _distribute.sharded_array_batches(  # noqa: E731
+                    x_dev, y_dev, batch_size, shuffle, rng, self._buffers, strategy.rank, strategy.size)
         else:
             if y is not None:
                 raise ValueError("fit: do not give y with a generator (it yields (x, y))")
@@ -272,12 +329,18 @@ class Trainer:
                 raise ValueError(f"steps_per_epoch: expected a positive number of steps, got {steps}")
             gen = x
             batches = lambda: data.generator_batches(gen, steps, shuffle, rng, self._unpack)  # noqa: E731
+            if strategy is not None:
+                whole = batches
+                batches = lambda: _distribute.sharded_batches(whole(), strategy.rank, strategy.size)  # noqa: E731
 
         val = (self._validation_arrays(validation_data, steps=validation_steps)
                if validation_data is not None else None)
 
         history = History()
-        callbacks = [history] + list(callbacks or [])  # _fit_epochs ends each epoch with it, in a finally:
+        callbacks = list(callbacks or [])
+        if strategy is not None and not strategy.is_chief:
+            callbacks = [cb for cb in callbacks if not getattr(cb, "writes_files", False)]
+        callbacks = [history] + callbacks  # _fit_epochs ends each epoch with it, in a finally:
         # it records every completed epoch even if a callback raises (a KeyboardInterrupt in a checkpoint
         # returns the History so far), with what the callbacks added to the logs
         params = {"verbose": verbose, "epochs": epochs, "steps": steps}
@@ -286,8 +349,19 @@ class Trainer:
             cb.set_params(params)
         self.stop_training = False
         self.history = history
-        for cb in callbacks:
-            cb.on_train_begin({})
+        parallel = None
+        if strategy is not None:  # before any callback runs: the ranks agree, start from rank 0's state
+            parallel = _distribute.ParallelFit(
+                strategy, self, batch_size=batch_size, steps=steps, epochs=epochs, initial_epoch=initial_epoch,
+                samples=n if data.is_array(x) else None, shuffle=bool(shuffle))
+        try:
+            for cb in callbacks:
+                cb.on_train_begin({})
+        except BaseException:
+            if parallel is not None:
+                parallel.close()
+            raise
+        self._parallel = parallel
         batch_hooks = len(callbacks) > 1
         try:
             self._fit_epochs(callbacks, batch_hooks, batches, steps, val, batch_size,
@@ -301,6 +375,10 @@ class Trainer:
                   f"fit(..., initial_epoch={self.epoch}).", file=sys.stderr)
             sys.stderr.flush()
             self.stop_training = True
+        finally:
+            if self._parallel is not None:
+                self._parallel.close()
+                self._parallel = None
         for cb in callbacks:
             cb.on_train_end({})
         return history
@@ -318,13 +396,17 @@ class Trainer:
             t0 = time.time()
             totals = BatchTotals(names, self.device)
             done = 0
-            for step, (xb, yb) in enumerate(batches()):
+            for step, batch in enumerate(batches()):
                 if step >= steps:
                     break
                 if batch_hooks:
                     for cb in callbacks:
                         cb.on_train_batch_begin(step, {})
-                totals.add(self._step(xb, yb, training=True), int(xb.shape[0]))
+                if self._parallel is None:
+                    xb, yb = batch
+                    totals.add(self._step(xb, yb, training=True), int(xb.shape[0]))
+                else:
+                    totals.add_sums(*self._parallel_step(*batch, self._parallel))
                 done = step + 1
                 if batch_hooks:
                     logs = totals.device_logs()
@@ -366,13 +448,21 @@ class Trainer:
                         initial_epoch=initial_epoch)
 
     # ----------------------------------------------------------- evaluate
-    def _evaluate(self, val, batch_size, bar=None):
-        """Mean loss (with the L2 term) and metrics over device arrays or a Sequence (inference mode)."""
+    def _evaluate(self, val, batch_size, bar=None, comm=None):
+        """Mean loss (with the L2 term) and metrics over device arrays or a Sequence (inference
+        mode). ``comm`` (data-parallel): each rank evaluates its shard and the sums are reduced."""
+        if comm is None and self._parallel is not None:
+            comm = self._parallel.comm
+        if comm is not None and comm.size > 1:
+            val = _distribute.eval_shard(val, comm.rank, comm.size)
         totals = BatchTotals(self._names(), self.device)
         for step, (xb, yb) in enumerate(data.evaluation_batches(val, batch_size, self._unpack)):
             totals.add(self._step(xb, yb, training=False), int(xb.shape[0]))
             if bar is not None and bar.due():
                 bar.update(step + 1, totals.logs())
+        if comm is not None:
+            totals.sums, totals.seen = _distribute.reduce_totals(comm, totals.sums, totals.seen,
+                                                                 "allreduce of the evaluation's loss and metrics")
         if totals.seen == 0:
             raise ValueError("evaluate: no samples")
         values = totals.values()
@@ -381,10 +471,15 @@ class Trainer:
         return values
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False):
-        """Loss (with the L2 terms) and metrics in inference mode: a float, or [loss, metrics...]."""
+                 callbacks=None, return_dict=False, distribute=None):
+        """Loss (with the L2 terms) and metrics in inference mode: a float, or [loss, metrics...].
+        With a DataParallel (``distribute`` or the model's scope's) each rank evaluates its shard
+        and every rank gets the totals."""
         self._require_compiled("evaluate")
+        strategy = self._strategy(distribute)
         verbose = 1 if verbose == "auto" else verbose
+        if strategy is not None and not strategy.is_chief:
+            verbose = 0
         batch_size = 32 if batch_size is None else data.positive_int(batch_size, "batch_size")
         data.check_data_arg(x, "x")
         if data.is_array(x):
@@ -399,7 +494,7 @@ class Trainer:
             val = self._validation_arrays(x, prefix="", steps=steps, steps_name="steps")
             total = len(val)
         bar = Progbar(total) if verbose == 1 else None
-        values = self._evaluate(val, batch_size, bar)
+        values = self._evaluate(val, batch_size, bar, comm=strategy.comm if strategy is not None else None)
         if return_dict:
             return dict(zip(self._names(), values))
         return values[0] if len(values) == 1 else values
