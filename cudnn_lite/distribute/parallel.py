@@ -27,14 +27,17 @@ from .sync_bn import attach_sync_batch_norm, detach_sync_batch_norm, empty_step
 __all__ = ["ParallelFit", "reduce_totals"]
 
 
-def reduce_totals(comm, sums, seen, what):
-    """(sums, seen) of BatchTotals summed over the ranks (one float64 allreduce)."""
+def reduce_totals(comm, sums, counts, seen, what):
+    """(sums, counts, seen) of BatchTotals summed over the ranks (one float64 allreduce); counts:
+    how many values each sum holds (samples, or batches for a per-batch metric)."""
     if comm.size == 1:
-        return sums, seen
+        return sums, counts, seen
     xp = backend.array_module(sums)
-    buf = xp.concatenate([sums, xp.asarray([float(seen)], dtype=np.float64)])
+    k = len(counts)
+    buf = xp.concatenate([sums, xp.asarray([*map(float, counts), float(seen)], dtype=np.float64)])
     comm.allreduce(buf, what)
-    return buf[:-1], int(round(float(buf[-1])))
+    host = backend.to_numpy(buf[k:])
+    return buf[:k], [int(round(float(c))) for c in host[:-1]], int(round(float(host[-1])))
 
 
 class ParallelFit:

@@ -461,8 +461,8 @@ class Trainer:
             if bar is not None and bar.due():
                 bar.update(step + 1, totals.logs())
         if comm is not None:
-            totals.sums, totals.seen = _distribute.reduce_totals(comm, totals.sums, totals.seen,
-                                                                 "allreduce of the evaluation's loss and metrics")
+            totals.sums, totals.counts, totals.seen = _distribute.reduce_totals(
+                comm, totals.sums, totals.counts, totals.seen, "allreduce of the evaluation's loss and metrics")
         if totals.seen == 0:
             raise ValueError("evaluate: no samples")
         values = totals.values()
