@@ -4,7 +4,8 @@ extra: ``pip install cudnn_lite[plot]``); it is imported only when called."""
 from __future__ import annotations
 
 import os
-import tempfile
+
+from .files import atomic_write
 
 __all__ = ["plot_history"]
 
@@ -59,17 +60,8 @@ def plot_history(history, path, title=None):
         fig.suptitle(title)
     fig.tight_layout()
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=100)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     finally:
         plt.close(fig)
     return path

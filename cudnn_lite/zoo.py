@@ -39,7 +39,7 @@ from .models import Sequential
 from .optimizers import SGD, Adam
 from .plotting import plot_history
 from .preprocessing.image import ImageDataGenerator
-from .saving.files import atomic_write
+from .files import atomic_write
 from .utils import to_categorical
 
 __all__ = ["Recipe", "RECIPES", "names", "canonical", "build", "recipe", "load_dataset", "train"]

@@ -1,5 +1,6 @@
 """Saved files get the permissions of the user's umask (0o666 & ~umask), as Keras and every other
-tool give them, for every writer: .npz, .keras, .weights.h5, .h5/.hdf5, and checkpoints. (They
+tool give them, for every writer: .npz, .keras, .weights.h5, .h5/.hdf5, checkpoints, the
+dataset cache and the learning-curve PNG. (They
 were 0600, the mode of the temporary file the atomic write renames.)"""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from cudnn_lite import backend
+from cudnn_lite.datasets import _files
 from cudnn_lite.callbacks import ModelCheckpoint
 from cudnn_lite.layers import Dense
 from cudnn_lite.models import Sequential
@@ -79,3 +81,19 @@ def test_a_replaced_file_keeps_its_mode(tmp_path, writer):
 def test_current_umask_reads_without_changing_it(umask):
     assert files.current_umask() == umask
     assert files.current_umask() == umask
+
+
+def test_dataset_cache_files_follow_the_umask(tmp_path, umask):
+    path = tmp_path / "data.bin"
+    _files.atomic_write_bytes(str(path), b"\x00\x01")
+    assert mode(path) == 0o666 & ~umask, oct(mode(path))
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_learning_curve_png_follows_the_umask(tmp_path, umask):
+    pytest.importorskip("matplotlib", reason="plot_history needs matplotlib")
+    from cudnn_lite.plotting import plot_history
+    path = tmp_path / "curves.png"
+    plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, path)
+    assert mode(path) == 0o666 & ~umask, oct(mode(path))
+    assert os.listdir(tmp_path) == [path.name]

@@ -20,6 +20,8 @@ import tarfile
 import tempfile
 import urllib.request
 
+from ..files import atomic_write, current_umask
+
 __all__ = ["ENV_VAR", "DatasetNotFoundError", "ChecksumError", "DatasetFormatError", "candidate_dirs", "cache_dir",
            "find_dir", "fetch_url", "download", "file_digest", "safe_extract_tar",
            "atomic_write_bytes"]
@@ -127,6 +129,7 @@ def download(url, dest, sha256=None, md5=None, verify=None):
                                         f"official file (nothing was written to {dest})")
         if verify is not None:
             verify(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 -> what any new file gets
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
@@ -136,18 +139,11 @@ def download(url, dest, sha256=None, md5=None, verify=None):
 
 
 def atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """Write ``data`` to ``path`` atomically (:func:`cudnn_lite.files.atomic_write`)."""
+    def write(tmp):
+        with open(tmp, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def _check_member(member, dest_real):

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import os
 
-from . import files, h5io, keras_v3, legacy_h5, npz
-from .files import atomic_write
+from .. import files  # noqa: F401 (saving.files: the atomic write, kept importable here)
+from ..files import atomic_write
+from . import h5io, keras_v3, legacy_h5, npz
 from .npz import FORMAT, VERSION, read_file, write_file
 
 __all__ = ["FORMAT", "VERSION", "save_model", "save_weights", "load_weights", "rebuild_model", "read_file",

@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from . import h5io
-from .files import atomic_write
+from ..files import atomic_write
 from .keras_config import compile_from_keras, compile_to_keras, keras_class_path, model_to_keras, \
     model_from_keras
 

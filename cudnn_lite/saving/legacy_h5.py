@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from . import h5io
-from .files import atomic_write
+from ..files import atomic_write
 from .keras_config import compile_from_keras, compile_to_keras, model_from_keras, model_to_keras
 
 __all__ = ["save_weights", "save_model", "load_weights", "load_model", "has_model_config"]

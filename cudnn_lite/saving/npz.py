@@ -54,7 +54,7 @@ import numpy as np
 
 from .. import backend
 from .. import optimizers as _optimizers
-from .files import atomic_write
+from ..files import atomic_write
 
 __all__ = ["FORMAT", "VERSION", "save_model", "rebuild_model", "save_weights", "load_weights", "read_file",
            "write_file"]
