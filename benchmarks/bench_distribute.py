@@ -6,7 +6,8 @@ and a paper estimate for 8 and 64 ranks.
 
 The driver starts ``mpirun -np 1`` and ``mpirun -np 2`` of this script (``--worker``), each rank
 with one thread (OMP_NUM_THREADS=1), synthetic data of the models' shapes. Writes
-``distribute-<date>.json/.md`` and ``distribute-latest.*`` in ``--out`` (benchmarks/results).
+``distribute-latest.json/.md`` in ``--out`` (benchmarks/results), through the harness's writer,
+with the machine record; every run's copy goes to ``--out``/runs/ (out of git).
 
 - step time: median over the steps after 2 warm-up steps (wall time between batch ends);
 - wait: seconds per step the trainer spent in ``finish`` (waiting for the bucket allreduces
@@ -31,6 +32,9 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 
 MODELS = {"mnist_cnn": (28, 28, 1), "cifar10_improved": (32, 32, 3)}
 TEN_GBE = (20e-6, 0.8e-9)
@@ -157,11 +161,11 @@ def main():
         "", "Estimates are on paper: ring allreduce, 2(N-1)/N bytes per rank and 2(N-1) latencies, the measured "
         "overlap, t(1)/N compute; they ignore stragglers and the batch per rank shrinking to 2 at 64 ranks. "
         "'wait' includes waiting for the slower rank, so on a loaded machine overlap reads low."]
-    for base in (f"distribute-{stamp}", "distribute-latest"):
-        with open(os.path.join(a.out, base + ".json"), "w") as f:
-            json.dump(result, f, indent=1)
-        with open(os.path.join(a.out, base + ".md"), "w") as f:
-            f.write("\n".join(md) + "\n")
+    result["machine"] = harness.machine_record({"threads": 1, "ranks": [1, 2]})
+    harness.write_result(a.out, "distribute-latest", result, "\n".join(md) + "\n")
+    # every run's copy, out of git (harness.RUNS_FOLDER), as Bench.write keeps it
+    harness.write_result(os.path.join(a.out, harness.RUNS_FOLDER), f"distribute-{stamp}", result,
+                         "\n".join(md) + "\n")
     print("\n".join(md))
 
 
