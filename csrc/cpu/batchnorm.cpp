@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -36,7 +37,7 @@ void column_sums(int64_t rows, int64_t c, const float* x, const double* shift, b
                  double* out) {
   const RowBlocks blocks(rows, c);
   std::vector<double> partial(blocks.count * c, 0.0);
-#pragma omp parallel for schedule(static) if (blocks.count > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (blocks.count > 1)
   for (int64_t b = 0; b < blocks.count; ++b) {
     double* acc = partial.data() + b * c;
     for (int64_t r = blocks.begin(b); r < blocks.begin(b + 1); ++r) {
@@ -61,7 +62,7 @@ void column_sums(int64_t rows, int64_t c, const float* x, const double* shift, b
 // y (rows, c) = (x - mean) * scale + beta, scale = gamma * invstd, all per channel
 void normalize(int64_t rows, int64_t c, const float* x, const float* mean, const float* scale,
                const float* beta, float* y) {
-#pragma omp parallel for schedule(static) if (rows * c > 32768 && rows > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(c)) if (rows * c > 32768 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * c;
     float* yr = y + r * c;
@@ -121,7 +122,7 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
                         float* dx, float* dgamma, float* dbeta) {
   const RowBlocks blocks(rows, c);
   std::vector<double> partial(blocks.count * 2 * c, 0.0);  // per block: sum dy, sum dy xhat
-#pragma omp parallel for schedule(static) if (blocks.count > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (blocks.count > 1)
   for (int64_t b = 0; b < blocks.count; ++b) {
     double* sdy = partial.data() + b * 2 * c;
     double* sdyx = sdy + c;
@@ -151,7 +152,7 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
     k[ch] = rows > 0 ? gamma[ch] * save_invstd[ch] / static_cast<float>(rows) : 0.0f;
   }
   const float frows = static_cast<float>(rows);
-#pragma omp parallel for schedule(static) if (rows * c > 32768 && rows > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(c)) if (rows * c > 32768 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * c;
     const float* dyr = dy + r * c;

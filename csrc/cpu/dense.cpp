@@ -7,6 +7,7 @@
 
 #include "cpu/gemm_driver.h"
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -31,7 +32,7 @@ void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) {
   std::vector<float> partial(static_cast<size_t>(chunks * cols));  // (chunks, cols)
 #ifdef _OPENMP
   const bool big = rows * cols > 32768;
-#pragma omp parallel for schedule(static) if (big)
+#pragma omp parallel for schedule(dynamic, 1) if (big)
 #endif
   for (int64_t task = 0; task < chunks * strips; ++task) {
     const int64_t ch = task / strips, s = task % strips;
@@ -45,7 +46,7 @@ void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) {
     }
   }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (big && strips > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (big && strips > 1)
 #endif
   for (int64_t s = 0; s < strips; ++s) {
     const int64_t j0 = s * kStrip, nj = std::min(kStrip, cols - j0);

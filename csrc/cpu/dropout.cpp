@@ -17,6 +17,7 @@
 
 #include "cudnn_lite.h"
 #include "philox.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -45,7 +46,7 @@ void apply_mask(int64_t n, const float* in, float* out, float rate, uint64_t see
   // vectorised loop over blocks into `words`, then the chunk's elements are masked
   constexpr int64_t kChunk = 64;
   const int64_t chunks = (blocks + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n > 32768)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(4 * kChunk)) if (n > 32768)
   for (int64_t ch = 0; ch < chunks; ++ch) {
     uint32_t words[4 * kChunk];  // word j of block b at 4 b + j: in index order
     const int64_t b0 = ch * kChunk, nb = std::min(kChunk, blocks - b0);

@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -42,7 +43,7 @@ void loss_forward(Loss loss, int64_t rows, int64_t cols, const float* p, const f
     throw std::invalid_argument("loss_forward: unknown loss " +
                                 std::to_string(static_cast<int>(loss)));
   const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
-#pragma omp parallel for schedule(static) if (rows * cols > 32768 && rows > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(cols)) if (rows * cols > 32768 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     const float* pr = p + r * cols;
     const float* tr = t + r * cols;
@@ -91,7 +92,7 @@ void loss_backward(Loss loss, int64_t rows, int64_t cols, const float* p, const 
                                 std::to_string(static_cast<int>(loss)));
   const float inv_rows = rows > 0 ? 1.0f / static_cast<float>(rows) : 0.0f;
   const float scale = cols > 0 ? inv_rows / static_cast<float>(cols) : 0.0f;  // 1 / (rows cols)
-#pragma omp parallel for schedule(static) if (rows * cols > 32768 && rows > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(cols)) if (rows * cols > 32768 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     const float* pr = p + r * cols;
     const float* tr = t + r * cols;
@@ -146,7 +147,7 @@ void softmax_cross_entropy_backward(int64_t rows, int64_t cols, const float* p, 
                                     float* dlogits) {
   const int64_t n = rows * cols;
   const float inv_rows = rows > 0 ? 1.0f / static_cast<float>(rows) : 0.0f;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
   for (int64_t i = 0; i < n; ++i) dlogits[i] = (p[i] - t[i]) * inv_rows;
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -35,7 +36,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
   switch (s.kind) {
     case Optimizer::sgd: {
       if (s.momentum == 0.0f) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           param[i] -= lr * g;
@@ -45,7 +46,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       need(slot1, "slot1 (momentum)", "sgd with momentum");
       const float mu = s.momentum;
       if (s.nesterov) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float m = mu * slot1[i] - lr * g;
@@ -53,7 +54,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
           param[i] += mu * m - lr * g;
         }
       } else {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float m = mu * slot1[i] - lr * g;
@@ -65,7 +66,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
     }
     case Optimizer::adagrad: {
       need(slot1, "slot1 (accumulator)", "adagrad");
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float a = slot1[i] + g * g;
@@ -78,7 +79,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       need(slot1, "slot1 (velocity)", "rmsprop");
       const float rho = s.rho, mu = s.momentum;
       if (mu == 0.0f) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float v = rho * slot1[i] + (1.0f - rho) * g * g;
@@ -87,7 +88,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
         }
       } else {
         need(slot2, "slot2 (momentum)", "rmsprop with momentum");
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float v = rho * slot1[i] + (1.0f - rho) * g * g;
@@ -103,7 +104,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       need(slot1, "slot1 (accumulated grad)", "adadelta");
       need(slot2, "slot2 (accumulated delta)", "adadelta");
       const float rho = s.rho;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float ag = rho * slot1[i] + (1.0f - rho) * g * g;
@@ -118,7 +119,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       need(slot1, "slot1 (m)", "adam");
       need(slot2, "slot2 (v)", "adam");
       const float b1 = 1.0f - s.beta1, b2 = 1.0f - s.beta2, c1 = s.c1;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float m = slot1[i] + (g - slot1[i]) * b1;
@@ -134,7 +135,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       need(slot2, "slot2 (v)", "nadam");
       const float b1 = 1.0f - s.beta1, b2 = 1.0f - s.beta2;
       const float c1 = s.c1, c2 = s.c2, c3 = s.c3;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float m = slot1[i] + (g - slot1[i]) * b1;

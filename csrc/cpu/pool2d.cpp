@@ -31,6 +31,7 @@
 #endif
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -217,7 +218,7 @@ template <class Fn>
 void for_each_output_row(const Pool2dDesc& d, Fn fn) {
   const int64_t tasks = d.n * d.out_h;
   [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && tasks > 1;
-#pragma omp parallel for schedule(static) if (big)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(d.out_w * d.c * d.pool_h * d.pool_w)) if (big)
   for (int64_t t = 0; t < tasks; ++t) fn(t / d.out_h, t % d.out_h);
 }
 
@@ -290,7 +291,7 @@ void maxpool2d_backward(const Pool2dDesc& d, const float* x, const float* dy, fl
     return;
   }
   [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
-#pragma omp parallel for schedule(static) if (big)
+#pragma omp parallel for schedule(dynamic, 1) if (big)
   for (int64_t i = 0; i < d.n; ++i) {
     const float* xi = x + i * d.h * d.w * c;
     float* dxi = dx + i * d.h * d.w * c;
@@ -348,7 +349,7 @@ void avgpool2d_backward(const Pool2dDesc& d, const float* dy, float* dx) {
     return;
   }
   [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
-#pragma omp parallel for schedule(static) if (big)
+#pragma omp parallel for schedule(dynamic, 1) if (big)
   for (int64_t i = 0; i < d.n; ++i) {
     float* dxi = dx + i * d.h * d.w * c;
     std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
@@ -372,7 +373,7 @@ void global_avgpool_forward(int64_t n, int64_t hw, int64_t c, const float* x, fl
 #pragma omp parallel if (n * hw * c > 32768 && n > 1)
   {
     std::vector<double> acc(c);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, rows_per_chunk(hw * c))
     for (int64_t i = 0; i < n; ++i) {
       std::fill(acc.begin(), acc.end(), 0.0);
       double* a = acc.data();
@@ -391,7 +392,7 @@ void global_avgpool_forward(int64_t n, int64_t hw, int64_t c, const float* x, fl
 // dy (n, c) -> dx (n, hw, c): dx[i, p, ch] = dy[i, ch] / hw
 void global_avgpool_backward(int64_t n, int64_t hw, int64_t c, const float* dy, float* dx) {
   const float inv = hw > 0 ? 1.0f / static_cast<float>(hw) : 0.0f;
-#pragma omp parallel for schedule(static) if (n * hw * c > 32768 && n > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(hw * c)) if (n * hw * c > 32768 && n > 1)
   for (int64_t i = 0; i < n; ++i) {
     const float* dyi = dy + i * c;
     for (int64_t p = 0; p < hw; ++p) {

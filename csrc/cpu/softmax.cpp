@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -11,7 +12,7 @@ namespace cpu {
 // x, y (rows, cols): y = exp(x - max) / sum(exp(x - max)) per row.
 // A row holding a NaN, or only -inf, gives NaN (as TensorFlow does).
 void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y) {
-#pragma omp parallel for schedule(static) if (rows * cols > 32768 && rows > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(cols)) if (rows * cols > 32768 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
@@ -36,7 +37,7 @@ void softmax_forward(int64_t rows, int64_t cols, const float* x, float* y) {
 
 // y (forward output), dy, dx (rows, cols): dx = y * (dy - sum_j(dy * y))
 void softmax_backward(int64_t rows, int64_t cols, const float* y, const float* dy, float* dx) {
-#pragma omp parallel for schedule(static) if (rows * cols > 32768 && rows > 1)
+#pragma omp parallel for schedule(dynamic, rows_per_chunk(cols)) if (rows * cols > 32768 && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * cols;
     const float* dyr = dy + r * cols;
