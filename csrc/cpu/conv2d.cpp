@@ -219,14 +219,13 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
   const int threads = get_num_threads();
   const int64_t block = pixel_block(pixels);
   const int64_t blocks = (pixels + block - 1) / block;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && threads > 1)
-#endif
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    const int64_t p0 = blk * block, np = std::min(block, pixels - p0);
-    gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0}, gemm::StridedPackB{w, d.k, 1},
-                       0.0f, y + p0 * d.k, d.k, &ep);
-  }
+  parallel_for_chunks(blocks, 1, [&](int64_t blk_begin, int64_t blk_end) {
+    for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
+      const int64_t p0 = blk * block, np = std::min(block, pixels - p0);
+      gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0}, gemm::StridedPackB{w, d.k, 1},
+                         0.0f, y + p0 * d.k, d.k, &ep);
+    }
+  }, blocks > 1 && threads > 1);
 }
 
 // dy (n, out_h, out_w, k), w (kh, kw, c, k) -> dx (n, h, w, c)
@@ -273,40 +272,39 @@ void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, 
   const int64_t block = per_image ? std::min<int64_t>(ohw, 256) : ohw;
   std::vector<float> shared_col;
   if (!per_image) shared_col.resize(static_cast<size_t>(block * taps));
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) if (per_image && threads > 1)
-#endif
-  for (int64_t b = 0; b < d.n; ++b) {
-    float* dxb = dx + b * hwc;
-    std::memset(dxb, 0, sizeof(float) * static_cast<size_t>(hwc));
-    float* col = per_image ? gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(block * taps))
-                           : shared_col.data();
-    for (int64_t q0 = 0; q0 < ohw; q0 += block) {
-      const int64_t nq = std::min(block, ohw - q0);
-      const float* dyb = dy + (b * ohw + q0) * k;
-      if (per_image) {
-        gemm::sgemm_serial(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps, nullptr);
-      } else {
-        gemm::sgemm_parallel(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps,
-                             nullptr);
-      }
-      for (int64_t q = 0; q < nq; ++q) {
-        const int64_t oy = (q0 + q) / d.out_w, ox = (q0 + q) % d.out_w;
-        const float* crow = col + q * taps;
-        for (int64_t ky = 0; ky < d.kh; ++ky) {
-          const int64_t iy = oy * d.stride_h - d.pad_top + ky;
-          if (iy < 0 || iy >= d.h) continue;
-          for (int64_t kx = 0; kx < d.kw; ++kx) {
-            const int64_t ix = ox * d.stride_w - d.pad_left + kx;
-            if (ix < 0 || ix >= d.w) continue;
-            float* dp = dxb + (iy * d.w + ix) * c;
-            const float* cp = crow + (ky * d.kw + kx) * c;
-            for (int64_t ci = 0; ci < c; ++ci) dp[ci] += cp[ci];
+  parallel_for_chunks(d.n, 1, [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      float* dxb = dx + b * hwc;
+      std::memset(dxb, 0, sizeof(float) * static_cast<size_t>(hwc));
+      float* col = per_image ? gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(block * taps))
+                             : shared_col.data();
+      for (int64_t q0 = 0; q0 < ohw; q0 += block) {
+        const int64_t nq = std::min(block, ohw - q0);
+        const float* dyb = dy + (b * ohw + q0) * k;
+        if (per_image) {
+          gemm::sgemm_serial(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps, nullptr);
+        } else {
+          gemm::sgemm_parallel(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps,
+                               nullptr);
+        }
+        for (int64_t q = 0; q < nq; ++q) {
+          const int64_t oy = (q0 + q) / d.out_w, ox = (q0 + q) % d.out_w;
+          const float* crow = col + q * taps;
+          for (int64_t ky = 0; ky < d.kh; ++ky) {
+            const int64_t iy = oy * d.stride_h - d.pad_top + ky;
+            if (iy < 0 || iy >= d.h) continue;
+            for (int64_t kx = 0; kx < d.kw; ++kx) {
+              const int64_t ix = ox * d.stride_w - d.pad_left + kx;
+              if (ix < 0 || ix >= d.w) continue;
+              float* dp = dxb + (iy * d.w + ix) * c;
+              const float* cp = crow + (ky * d.kw + kx) * c;
+              for (int64_t ci = 0; ci < c; ++ci) dp[ci] += cp[ci];
+            }
           }
         }
       }
     }
-  }
+  }, per_image && threads > 1);
 }
 
 // x (n, h, w, c), dy (n, out_h, out_w, k) -> dw (kh, kw, c, k)

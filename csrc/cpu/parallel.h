@@ -5,20 +5,23 @@
 // the kernel scheduler has descheduled, and the step waits for it at every
 // barrier. Here the work is cut into chunks whose boundaries depend on the
 // shape only (never on the thread count or on timing), and whichever thread of
-// the team is running takes the next untaken chunk (one atomic counter). A
+// the team is running takes an untaken chunk (atomic counters). A
 // chunk's result does not depend on the thread that computes it, and any
 // reduction over chunks is done afterwards in chunk order, so results are
 // bit-identical at any thread count and under any load; a descheduled thread
-// delays only the chunk it holds.
+// delays only the chunk it holds. A thread takes its own contiguous range of
+// chunks first and steals only when that range is done (parallel_chunks), so a
+// quiet machine keeps the data placement of a static split.
 //
-// The plain `omp for` loops of the kernels do the same with
-// schedule(dynamic, kRowsPerChunk-like sizes) over shape-fixed iterations.
+// The streaming loops of the kernels use parallel_for_chunks (shape-fixed
+// pieces of iterations, same scheduling).
 // Internal header of csrc/cpu/.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -36,10 +39,26 @@ inline int64_t rows_per_chunk(int64_t row_elements) {
   return std::max<int64_t>(1, kChunkElements / std::max<int64_t>(row_elements, 1));
 }
 
+// One range's next chunk, alone on its cache line (no false sharing between
+// the owners' counters).
+struct alignas(64) ChunkCounter {
+  std::atomic<int64_t> next{0};
+  int64_t end = 0;
+};
+
 // Calls fn(i) once for each chunk i in [0, chunks), on up to the OpenMP
-// thread count, each chunk taken by the next free thread; serially (in
-// order) when `parallel` is false, with one chunk or one thread, or inside a
-// parallel region.
+// thread count; serially (in order) when `parallel` is false, with one chunk
+// or one thread, or inside a parallel region.
+//
+// Static first, then steal: with a team of T threads, thread t owns the
+// contiguous range [t * chunks / T, (t + 1) * chunks / T) and takes its own
+// chunks first, in order, from that range's counter; so on a quiet machine
+// each thread works on the same part of the batch in every layer (the rows it
+// wrote in the previous layer are still in its cache), as with a static split.
+// A thread whose range is exhausted steals the rest of the other ranges, one
+// chunk at a time (fetch_add on that range's counter, valid while below the
+// range's end), so a descheduled thread delays only the chunk it holds. Every
+// chunk is taken exactly once; which thread takes it changes no result.
 template <class Fn>
 void parallel_chunks(int64_t chunks, Fn&& fn, bool parallel = true) {
   int threads = 1;
@@ -50,15 +69,52 @@ void parallel_chunks(int64_t chunks, Fn&& fn, bool parallel = true) {
     for (int64_t i = 0; i < chunks; ++i) fn(i);
     return;
   }
-  std::atomic<int64_t> next{0};
+  const int team = static_cast<int>(std::min<int64_t>(threads, chunks));
+  constexpr int kLocal = 16;
+  ChunkCounter local[kLocal];
+  std::unique_ptr<ChunkCounter[]> heap;
+  ChunkCounter* ranges = local;
+  if (team > kLocal) {
+    heap.reset(new ChunkCounter[team]);
+    ranges = heap.get();
+  }
+  for (int r = 0; r < team; ++r) {
+    ranges[r].next.store(chunks * r / team, std::memory_order_relaxed);
+    ranges[r].end = chunks * (r + 1) / team;
+  }
 #ifdef _OPENMP
-#pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(threads, chunks)))
+#pragma omp parallel num_threads(team)
 #endif
   {
-    for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < chunks;
-         i = next.fetch_add(1, std::memory_order_relaxed))
-      fn(i);
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    // own range first, then the others in turn (with fewer threads than asked
+    // for, the missing owners' ranges are stolen too)
+    for (int k = 0; k < team; ++k) {
+      ChunkCounter& rg = ranges[(t + k) % team];
+      if (rg.next.load(std::memory_order_relaxed) >= rg.end) continue;
+      for (int64_t i = rg.next.fetch_add(1, std::memory_order_relaxed); i < rg.end;
+           i = rg.next.fetch_add(1, std::memory_order_relaxed))
+        fn(i);
+    }
   }
+}
+
+// Calls fn(begin, end) for the shape-fixed pieces [j * per, min(n, (j + 1) * per))
+// of [0, n), scheduled as parallel_chunks (static first, then steal).
+template <class Fn>
+void parallel_for_chunks(int64_t n, int64_t per, Fn&& fn, bool parallel = true) {
+  if (n <= 0) return;
+  per = std::max<int64_t>(per, 1);
+  parallel_chunks(
+      (n + per - 1) / per,
+      [&](int64_t j) {
+        const int64_t b = j * per;
+        fn(b, std::min(n, b + per));
+      },
+      parallel);
 }
 
 }  // namespace cpu
