@@ -13,8 +13,18 @@ the functional kernel API and ``reference`` its plain-NumPy twin.
 from __future__ import annotations
 
 import importlib
+import os
 
-from . import _C, unsupported
+# GNU OpenMP reads its spin-wait budget once, when _C loads it. Its default (300,000 spins,
+# about a millisecond here) keeps an idle thread burning its core after every fork-join; on
+# a busy machine that core time is what the other threads of the step need. 10,000 spins
+# (tens of microseconds) covers the gap between two kernels of a step and then sleeps
+# (issue 14: benchmarks/bench_contention.py, quiet speed unchanged). Set GOMP_SPINCOUNT or
+# OMP_WAIT_POLICY yourself to choose otherwise; no effect if libgomp was loaded already.
+if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+    os.environ["GOMP_SPINCOUNT"] = "10000"
+
+from . import _C, unsupported  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -179,3 +179,36 @@ def test_the_op_table_needs_no_pytest():
     proc = subprocess.run([sys.executable, "-c", code], cwd=os.path.dirname(BENCH_DIR), capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_flop_count_matches_the_issue():
+    # issue 14's training FLOPs per image, from the layer shapes (MFLOP, one decimal)
+    flop_count = _load("flop_count")
+    from cudnn_lite import zoo
+    want = {"mnist_mlp": 3.2, "mnist_cnn": 23.8, "cifar10_cnn": 10.2, "cifar10_improved": 230.2}
+    for name, mflop in want.items():
+        assert round(flop_count.network_flops_per_image(zoo.build(name, seed=0)) / 1e6, 1) == mflop, name
+
+
+def test_machine_limits_quick():
+    m = _load("machine_limits").measure(threads=2, quick=True)
+    assert m["peak_gflops"][1] > 0 and m["peak_gflops"][2] > 0
+    assert m["bandwidth_gbs"][1] > 0 and m["vector_lanes"] in (8, 16)
+
+
+def test_bench_efficiency_quick(tmp_path):
+    assert _load("bench_efficiency").main(["--quick", "--out", str(tmp_path), "--only", "mnist",
+                                           "--no-plot"]) == 0
+    data = _read(str(tmp_path), "efficiency")
+    assert data["record"]["machine_limits"]["peak_gflops"]
+    for row in data["rows"]:
+        assert row["fraction_of_peak"] > 0
+        kinds = {r["kind"] for r in row["layers"]}
+        assert "compute" in kinds and "memory" in kinds  # the optimizer at least
+
+
+def test_bench_contention_quick(tmp_path):
+    assert _load("bench_contention").main(["--quick", "--out", str(tmp_path), "--no-torch",
+                                           "--networks", "mnist_mlp", "--busy", "0,1"]) == 0
+    data = _read(str(tmp_path), "contention")
+    assert data["rows"][0]["fraction_kept"]["1"] > 0

@@ -69,12 +69,22 @@ def test_deterministic_at_a_fixed_thread_count(threads, device):
     if device != "cpu":
         pytest.skip("CPU by nature: the OpenMP thread count of the CPU kernels (the GPU's reductions do not "
                     "depend on it: test_same_seed_same_weights_and_losses covers them)")
-    # conv2d_backward_filter sums per-thread partial gradients, so its last bits depend on the
-    # OpenMP thread count (documented in SECURITY.md); at a fixed count, runs are identical
     w1, h1 = train(5, threads=threads)
     w2, h2 = train(5, threads=threads)
     assert h1 == h2
     assert all(np.array_equal(a, b) for a, b in zip(w1, w2))
+
+
+def test_same_weights_at_any_thread_count(device):
+    if device != "cpu":
+        pytest.skip("CPU by nature: the OpenMP thread count of the CPU kernels")
+    # every CPU kernel cuts its work into chunks fixed by the shape (any thread takes the next
+    # one) and adds partial sums in chunk order, so the thread count changes no bit
+    w1, h1 = train(5, threads=1)
+    for threads in (2, 3):
+        w, h = train(5, threads=threads)
+        assert h == h1, threads
+        assert all(np.array_equal(a, b) for a, b in zip(w, w1)), threads
 
 
 def test_dense_network_deterministic_with_generator_input():

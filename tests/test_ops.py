@@ -102,6 +102,31 @@ def test_conv2d_few_channels_thread_count_independent(shape):
         np.testing.assert_array_equal(dw, results[0][1])
 
 
+
+@pytest.mark.parametrize("shape", [((64, 16, 16, 32), (3, 3, 64)), ((32, 8, 8, 64), (3, 3, 128)),
+                                   ((20, 9, 11, 24), (2, 2, 40)), ((48, 14, 14, 32), (3, 3, 64))])
+def test_conv2d_thread_count_independent(shape):
+    # the direct and im2col backward filters add partials of shape-fixed pixel blocks in
+    # block order (any thread takes the next block): the same bits at any thread count
+    (n, h, wd, c), (kh, kw, k) = shape
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((n, h, wd, c)).astype(np.float32)
+    w = rng.standard_normal((kh, kw, c, k)).astype(np.float32)
+    dy = rng.standard_normal((n, h, wd, k)).astype(np.float32)
+    before = cudnn_lite.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            cudnn_lite.set_num_threads(threads)
+            results.append((ops.conv2d_forward(x, w, padding="same", activation="relu"),
+                            ops.conv2d_backward_filter(x, dy, w.shape, padding="same"),
+                            ops.conv2d_backward_data(dy, w, x.shape, padding="same")))
+    finally:
+        cudnn_lite.set_num_threads(before)
+    for got in results[1:]:
+        for a, b in zip(got, results[0]):
+            np.testing.assert_array_equal(a, b)
+
 # -------------------------------------------------------------- activation
 
 def test_activation_forward_at_zero(device):

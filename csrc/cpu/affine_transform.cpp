@@ -13,6 +13,7 @@
 
 #include "common/bilinear.h"
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -80,7 +81,7 @@ void affine_transform(int64_t n, int64_t h, int64_t w, int64_t c, const float* x
   check_affine_transform(n, h, w, c, fill);
   if (n == 0 || h == 0 || w == 0 || c == 0) return;
   const int64_t image = h * w * c;
-#pragma omp parallel for collapse(2) schedule(static) if (n * image > 32768)
+#pragma omp parallel for collapse(2) schedule(dynamic, rows_per_chunk(w * c)) if (n * image > 32768)
   for (int64_t i = 0; i < n; ++i)
     for (int64_t r = 0; r < h; ++r)
       resample_row_all(h, w, c, x + i * image, matrices + i * 6, r, fill, cval,

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // parallel_for_chunks, rows_per_chunk, kChunkElements: shape-fixed chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -36,23 +37,24 @@ void column_sums(int64_t rows, int64_t c, const float* x, const double* shift, b
                  double* out) {
   const RowBlocks blocks(rows, c);
   std::vector<double> partial(blocks.count * c, 0.0);
-#pragma omp parallel for schedule(static) if (blocks.count > 1)
-  for (int64_t b = 0; b < blocks.count; ++b) {
-    double* acc = partial.data() + b * c;
-    for (int64_t r = blocks.begin(b); r < blocks.begin(b + 1); ++r) {
-      const float* xr = x + r * c;
-      if (square) {
+  parallel_for_chunks(blocks.count, 1, [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      double* acc = partial.data() + b * c;
+      for (int64_t r = blocks.begin(b); r < blocks.begin(b + 1); ++r) {
+        const float* xr = x + r * c;
+        if (square) {
 #pragma omp simd
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const double e = static_cast<double>(xr[ch]) - shift[ch];
-          acc[ch] += e * e;
+          for (int64_t ch = 0; ch < c; ++ch) {
+            const double e = static_cast<double>(xr[ch]) - shift[ch];
+            acc[ch] += e * e;
+          }
+        } else {
+#pragma omp simd
+          for (int64_t ch = 0; ch < c; ++ch) acc[ch] += xr[ch];
         }
-      } else {
-#pragma omp simd
-        for (int64_t ch = 0; ch < c; ++ch) acc[ch] += xr[ch];
       }
     }
-  }
+  }, blocks.count > 1);
   std::fill(out, out + c, 0.0);
   for (int64_t b = 0; b < blocks.count; ++b)
     for (int64_t ch = 0; ch < c; ++ch) out[ch] += partial[b * c + ch];
@@ -61,13 +63,14 @@ void column_sums(int64_t rows, int64_t c, const float* x, const double* shift, b
 // y (rows, c) = (x - mean) * scale + beta, scale = gamma * invstd, all per channel
 void normalize(int64_t rows, int64_t c, const float* x, const float* mean, const float* scale,
                const float* beta, float* y) {
-#pragma omp parallel for schedule(static) if (rows * c > 32768 && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * c;
-    float* yr = y + r * c;
+  parallel_for_chunks(rows, rows_per_chunk(c), [&](int64_t r_begin, int64_t r_end) {
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
 #pragma omp simd
-    for (int64_t ch = 0; ch < c; ++ch) yr[ch] = (xr[ch] - mean[ch]) * scale[ch] + beta[ch];
-  }
+      for (int64_t ch = 0; ch < c; ++ch) yr[ch] = (xr[ch] - mean[ch]) * scale[ch] + beta[ch];
+    }
+  }, rows * c > 32768 && rows > 1);
 }
 
 }  // namespace
@@ -121,21 +124,22 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
                         float* dx, float* dgamma, float* dbeta) {
   const RowBlocks blocks(rows, c);
   std::vector<double> partial(blocks.count * 2 * c, 0.0);  // per block: sum dy, sum dy xhat
-#pragma omp parallel for schedule(static) if (blocks.count > 1)
-  for (int64_t b = 0; b < blocks.count; ++b) {
-    double* sdy = partial.data() + b * 2 * c;
-    double* sdyx = sdy + c;
-    for (int64_t r = blocks.begin(b); r < blocks.begin(b + 1); ++r) {
-      const float* xr = x + r * c;
-      const float* dyr = dy + r * c;
+  parallel_for_chunks(blocks.count, 1, [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      double* sdy = partial.data() + b * 2 * c;
+      double* sdyx = sdy + c;
+      for (int64_t r = blocks.begin(b); r < blocks.begin(b + 1); ++r) {
+        const float* xr = x + r * c;
+        const float* dyr = dy + r * c;
 #pragma omp simd
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const float xhat = (xr[ch] - save_mean[ch]) * save_invstd[ch];
-        sdy[ch] += dyr[ch];
-        sdyx[ch] += static_cast<double>(dyr[ch]) * xhat;
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const float xhat = (xr[ch] - save_mean[ch]) * save_invstd[ch];
+          sdy[ch] += dyr[ch];
+          sdyx[ch] += static_cast<double>(dyr[ch]) * xhat;
+        }
       }
     }
-  }
+  }, blocks.count > 1);
   std::vector<double> sum_dy(c, 0.0), sum_dyx(c, 0.0);
   for (int64_t b = 0; b < blocks.count; ++b)
     for (int64_t ch = 0; ch < c; ++ch) {
@@ -151,17 +155,18 @@ void batchnorm_backward(int64_t rows, int64_t c, const float* x, const float* dy
     k[ch] = rows > 0 ? gamma[ch] * save_invstd[ch] / static_cast<float>(rows) : 0.0f;
   }
   const float frows = static_cast<float>(rows);
-#pragma omp parallel for schedule(static) if (rows * c > 32768 && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * c;
-    const float* dyr = dy + r * c;
-    float* dxr = dx + r * c;
+  parallel_for_chunks(rows, rows_per_chunk(c), [&](int64_t r_begin, int64_t r_end) {
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      const float* xr = x + r * c;
+      const float* dyr = dy + r * c;
+      float* dxr = dx + r * c;
 #pragma omp simd
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float xhat = (xr[ch] - save_mean[ch]) * save_invstd[ch];
-      dxr[ch] = k[ch] * (frows * dyr[ch] - db[ch] - xhat * dg[ch]);
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const float xhat = (xr[ch] - save_mean[ch]) * save_invstd[ch];
+        dxr[ch] = k[ch] * (frows * dyr[ch] - db[ch] - xhat * dg[ch]);
+      }
     }
-  }
+  }, rows * c > 32768 && rows > 1);
 }
 
 }  // namespace cpu

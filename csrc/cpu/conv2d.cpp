@@ -25,6 +25,7 @@
 #include "cpu/conv2d_small.h"
 #include "cpu/epilogue.h"
 #include "cpu/gemm_driver.h"
+#include "cpu/parallel.h"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -33,16 +34,22 @@ namespace {
 
 using gemm::kMR;
 
-constexpr int64_t kDirectMaxChannels = 4;  // backward data: flipped conv only above this many input channels
+constexpr int64_t kDirectMaxChannels = 4;
+// backward filter (im2col): pixels per reduction block, and bounds on the blocks
+constexpr int64_t kBwfBlockPixels = 2048;
+constexpr int64_t kBwfMaxBlocks = 16;
+constexpr int64_t kBwfMaxPartialFloats = 1 << 22;  // 16 MiB  // backward data: flipped conv only above this many input channels
 
 inline bool is_pointwise(const Conv2dDesc& d) {  // 1x1, stride 1, no padding: im2col(x) == x
   return d.kh == 1 && d.kw == 1 && d.stride_h == 1 && d.stride_w == 1 && d.pad_top == 0 &&
          d.pad_bottom == 0 && d.pad_left == 0 && d.pad_right == 0;
 }
 
-// Output pixels per GEMM task: a multiple of kMR, enough tasks for the threads.
-inline int64_t pixel_block(int64_t pixels, int threads) {
-  const int64_t want = (pixels + 4 * threads - 1) / (4 * threads);
+// Output pixels per GEMM task: a multiple of kMR, about kPixelTasks tasks (fixed
+// by the shape, not the thread count: any thread takes the next task).
+constexpr int64_t kPixelTasks = 16;
+inline int64_t pixel_block(int64_t pixels) {
+  const int64_t want = (pixels + kPixelTasks - 1) / kPixelTasks;
   const int64_t block = (want + kMR - 1) / kMR * kMR;
   return std::max<int64_t>(kMR * 8, std::min<int64_t>(block, gemm::kMC / 4));
 }
@@ -210,16 +217,15 @@ void conv2d_forward(const Conv2dDesc& d, const float* x, const float* w, const E
     return;
   }
   const int threads = get_num_threads();
-  const int64_t block = pixel_block(pixels, threads);
+  const int64_t block = pixel_block(pixels);
   const int64_t blocks = (pixels + block - 1) / block;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (blocks > 1 && threads > 1)
-#endif
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    const int64_t p0 = blk * block, np = std::min(block, pixels - p0);
-    gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0}, gemm::StridedPackB{w, d.k, 1},
-                       0.0f, y + p0 * d.k, d.k, &ep);
-  }
+  parallel_for_chunks(blocks, 1, [&](int64_t blk_begin, int64_t blk_end) {
+    for (int64_t blk = blk_begin; blk < blk_end; ++blk) {
+      const int64_t p0 = blk * block, np = std::min(block, pixels - p0);
+      gemm::gemm_blocked(np, d.k, taps, 1.0f, Im2colPackA{&d, x, p0}, gemm::StridedPackB{w, d.k, 1},
+                         0.0f, y + p0 * d.k, d.k, &ep);
+    }
+  }, blocks > 1 && threads > 1);
 }
 
 // dy (n, out_h, out_w, k), w (kh, kw, c, k) -> dx (n, h, w, c)
@@ -266,49 +272,48 @@ void conv2d_backward_data(const Conv2dDesc& d, const float* dy, const float* w, 
   const int64_t block = per_image ? std::min<int64_t>(ohw, 256) : ohw;
   std::vector<float> shared_col;
   if (!per_image) shared_col.resize(static_cast<size_t>(block * taps));
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (per_image && threads > 1)
-#endif
-  for (int64_t b = 0; b < d.n; ++b) {
-    float* dxb = dx + b * hwc;
-    std::memset(dxb, 0, sizeof(float) * static_cast<size_t>(hwc));
-    float* col = per_image ? gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(block * taps))
-                           : shared_col.data();
-    for (int64_t q0 = 0; q0 < ohw; q0 += block) {
-      const int64_t nq = std::min(block, ohw - q0);
-      const float* dyb = dy + (b * ohw + q0) * k;
-      if (per_image) {
-        gemm::sgemm_serial(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps, nullptr);
-      } else {
-        gemm::sgemm_parallel(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps,
-                             nullptr);
-      }
-      for (int64_t q = 0; q < nq; ++q) {
-        const int64_t oy = (q0 + q) / d.out_w, ox = (q0 + q) % d.out_w;
-        const float* crow = col + q * taps;
-        for (int64_t ky = 0; ky < d.kh; ++ky) {
-          const int64_t iy = oy * d.stride_h - d.pad_top + ky;
-          if (iy < 0 || iy >= d.h) continue;
-          for (int64_t kx = 0; kx < d.kw; ++kx) {
-            const int64_t ix = ox * d.stride_w - d.pad_left + kx;
-            if (ix < 0 || ix >= d.w) continue;
-            float* dp = dxb + (iy * d.w + ix) * c;
-            const float* cp = crow + (ky * d.kw + kx) * c;
-            for (int64_t ci = 0; ci < c; ++ci) dp[ci] += cp[ci];
+  parallel_for_chunks(d.n, 1, [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      float* dxb = dx + b * hwc;
+      std::memset(dxb, 0, sizeof(float) * static_cast<size_t>(hwc));
+      float* col = per_image ? gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(block * taps))
+                             : shared_col.data();
+      for (int64_t q0 = 0; q0 < ohw; q0 += block) {
+        const int64_t nq = std::min(block, ohw - q0);
+        const float* dyb = dy + (b * ohw + q0) * k;
+        if (per_image) {
+          gemm::sgemm_serial(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps, nullptr);
+        } else {
+          gemm::sgemm_parallel(false, true, nq, taps, k, 1.0f, dyb, k, w, k, 0.0f, col, taps,
+                               nullptr);
+        }
+        for (int64_t q = 0; q < nq; ++q) {
+          const int64_t oy = (q0 + q) / d.out_w, ox = (q0 + q) % d.out_w;
+          const float* crow = col + q * taps;
+          for (int64_t ky = 0; ky < d.kh; ++ky) {
+            const int64_t iy = oy * d.stride_h - d.pad_top + ky;
+            if (iy < 0 || iy >= d.h) continue;
+            for (int64_t kx = 0; kx < d.kw; ++kx) {
+              const int64_t ix = ox * d.stride_w - d.pad_left + kx;
+              if (ix < 0 || ix >= d.w) continue;
+              float* dp = dxb + (iy * d.w + ix) * c;
+              const float* cp = crow + (ky * d.kw + kx) * c;
+              for (int64_t ci = 0; ci < c; ++ci) dp[ci] += cp[ci];
+            }
           }
         }
       }
     }
-  }
+  }, per_image && threads > 1);
 }
 
 // x (n, h, w, c), dy (n, out_h, out_w, k) -> dw (kh, kw, c, k)
 // Computed transposed, dw^T (k, taps) = dy^T @ im2col(x), so that the large
 // im2col operand is packed as B (contiguous channel runs) and dy is read in
 // place as A; with fewer taps than two B tiles (first layers) B would be
-// mostly padding, so then dw = im2col(x)^T @ dy directly. The pixel (reduction) axis is split into one contiguous range
-// per thread; the per-thread partials are added in thread order while
-// transposing into dw, so the result is bit-identical for a given thread count.
+// mostly padding, so then dw = im2col(x)^T @ dy directly. The pixel (reduction)
+// axis is cut into blocks fixed by the shape, one partial each, added in block
+// order while transposing into dw: bit-identical at any thread count.
 void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy, float* dw) {
   const int64_t pixels = d.n * d.out_h * d.out_w, taps = d.kh * d.kw * d.c, k = d.k;
   const int64_t size = taps * k;
@@ -324,44 +329,36 @@ void conv2d_backward_filter(const Conv2dDesc& d, const float* x, const float* dy
     return;
   }
   const bool transposed = taps >= 2 * gemm::kNR;
-  int parts = get_num_threads();
-  if (pixels < 256 * static_cast<int64_t>(parts)) parts = 1;
+  // blocks of the pixel (reduction) axis fixed by the shape alone, one partial each,
+  // taken by any thread; the partials are added in block order while transposing
+  // into dw: the same bits at any thread count
+  const int64_t parts = std::max<int64_t>(
+      1, std::min({pixels / kBwfBlockPixels, kBwfMaxBlocks, kBwfMaxPartialFloats / std::max<int64_t>(size, 1)}));
   std::vector<float> partial(static_cast<size_t>(parts * size));  // parts x dw or dw^T
-#ifdef _OPENMP
-#pragma omp parallel num_threads(parts) if (parts > 1)
-#endif
-  {
-    int first = 0, step = 1;  // the team may be smaller than asked: loop over the parts
-#ifdef _OPENMP
-    first = omp_get_thread_num();
-    step = omp_get_num_threads();
-#endif
-    for (int t = first; t < parts; t += step) {
-      const int64_t q0 = pixels * t / parts, q1 = pixels * (t + 1) / parts;
-      float* out = partial.data() + t * size;
-      if (transposed) {
-        // op(A)[kk, q] = dy[q0 + q, kk]: columns contiguous, read in place
-        const gemm::StridedPackA pack_dy{dy + q0 * k, 1, k, k % 512 != 0};
-        gemm::gemm_blocked(k, taps, q1 - q0, 1.0f, pack_dy, Im2colPackB{&d, x, q0}, 0.0f, out,
-                           taps, nullptr);
-      } else {
-        gemm::gemm_blocked(taps, k, q1 - q0, 1.0f, Im2colTransposedPackA{&d, x, q0},
-                           gemm::StridedPackB{dy + q0 * k, k, 1}, 0.0f, out, k, nullptr);
-      }
+  parallel_chunks(parts, [&](int64_t t) {
+    const int64_t q0 = pixels * t / parts, q1 = pixels * (t + 1) / parts;
+    float* out = partial.data() + t * size;
+    if (transposed) {
+      // op(A)[kk, q] = dy[q0 + q, kk]: columns contiguous, read in place
+      const gemm::StridedPackA pack_dy{dy + q0 * k, 1, k, k % 512 != 0};
+      gemm::gemm_blocked(k, taps, q1 - q0, 1.0f, pack_dy, Im2colPackB{&d, x, q0}, 0.0f, out,
+                         taps, nullptr);
+    } else {
+      gemm::gemm_blocked(taps, k, q1 - q0, 1.0f, Im2colTransposedPackA{&d, x, q0},
+                         gemm::StridedPackB{dy + q0 * k, k, 1}, 0.0f, out, k, nullptr);
     }
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp for schedule(static)
-#endif
-    for (int64_t tap = 0; tap < taps; ++tap) {
+  });
+  const int64_t per = rows_per_chunk(k * parts);
+  parallel_chunks((taps + per - 1) / per, [&](int64_t chunk) {
+    for (int64_t tap = chunk * per; tap < std::min(taps, (chunk + 1) * per); ++tap) {
       for (int64_t kk = 0; kk < k; ++kk) {
         const int64_t e = transposed ? kk * taps + tap : tap * k + kk;
         float s = partial[e];
-        for (int p = 1; p < parts; ++p) s += partial[p * size + e];
+        for (int64_t p = 1; p < parts; ++p) s += partial[p * size + e];
         dw[tap * k + kk] = s;
       }
     }
-  }
+  }, parts > 1);
 }
 
 }  // namespace cpu

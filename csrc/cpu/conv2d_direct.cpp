@@ -32,6 +32,7 @@
 #include "cpu/conv2d_simd.h"
 #include "cpu/epilogue.h"
 #include "cpu/gemm_driver.h"  // gemm::thread_buffer
+#include "cpu/parallel.h"  // parallel_chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -41,12 +42,10 @@ namespace {
 using namespace simd;  // vec, kL, vload, vfma, ... (conv2d_simd.h)
 
 constexpr int64_t kChunkBytes = 24576;  // kernel bytes per forward reduction chunk (L1)
-
-// Contiguous share [*r0, *r1) of `rows` items for part t of parts.
-inline void split(int64_t rows, int t, int parts, int64_t* r0, int64_t* r1) {
-  *r0 = rows * t / parts;
-  *r1 = rows * (t + 1) / parts;
-}
+// backward filter: output pixels per block of the reduction, and bounds on the blocks
+constexpr int64_t kBwfBlockPixels = 2048;
+constexpr int64_t kBwfMaxBlocks = 16;
+constexpr int64_t kBwfMaxPartialFloats = 1 << 22;  // 16 MiB
 
 // Inputs this few channels per kernel row are gathered into one run per pixel.
 inline bool use_gathered_runs(const Conv2dDesc& d) { return d.kw * d.c < 16; }
@@ -198,19 +197,13 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
   const std::vector<Chunk> chunks = make_chunks(nky, J, kChunkBytes / (KB * 4));
   // output rows per group: about 256 pixels (x, y of a group stay in L2)
   const int64_t group = std::max<int64_t>(1, 256 / d.out_w);
-  const int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), rows));
-  (void)parts;  // unused without OpenMP
-#ifdef _OPENMP
-#pragma omp parallel num_threads(parts) if (parts > 1)
-#endif
-  {
-    int t = 0, nt = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    nt = omp_get_num_threads();
-#endif
-    int64_t r0, r1;
-    split(rows, t, nt, &r0, &r1);
+  // chunks fixed by the shape: one image each (padded once), or with few images
+  // one row group each (each pads its image)
+  const int64_t chunk_rows = d.n >= 8 ? d.out_h : group;
+  const int64_t per_image = (d.out_h + chunk_rows - 1) / chunk_rows;
+  parallel_chunks(d.n * per_image, [&](int64_t chunk) {
+    const int64_t r0 = (chunk / per_image) * d.out_h + (chunk % per_image) * chunk_rows;
+    const int64_t r1 = std::min((chunk / per_image + 1) * d.out_h, r0 + chunk_rows);
     float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(hp * xrow));
     float* col = gathered ? gemm::thread_buffer(gemm::kSlotPackA,
                                                 static_cast<size_t>(group * d.out_w * T))
@@ -260,7 +253,7 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
       }
       r += nrows;
     }
-  }
+  });
 }
 
 // ------------------------------------------------------------ backward filter
@@ -326,79 +319,73 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
   const int64_t J = gathered ? T : d.kw * c, nky = gathered ? 1 : d.kh;
   const int64_t ntiles = (J + kBwfRows[KV] - 1) / kBwfRows[KV];
   const int64_t M = (J + ntiles - 1) / ntiles;
-  int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), rows));
-  if (d.n * d.out_h * d.out_w < 256 * static_cast<int64_t>(parts)) parts = 1;
-  // per part: partial dw (nkb, T, KB)
-  std::vector<float> partial(static_cast<size_t>(parts * size), 0.0f);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(parts) if (parts > 1)
-#endif
-  {
-    int first = 0, step = 1;  // the team may be smaller than asked: loop over the parts
-#ifdef _OPENMP
-    first = omp_get_thread_num();
-    step = omp_get_num_threads();
-#endif
+  // blocks of output rows fixed by the shape alone (about kBwfBlockPixels pixels,
+  // at most kBwfMaxBlocks and kBwfMaxPartialFloats of partials), one partial dw each,
+  // taken by any thread; the partials are added in block order: the same bits at
+  // any thread count
+  int64_t block_rows = std::max<int64_t>(1, kBwfBlockPixels / d.out_w);
+  const int64_t max_blocks = std::max<int64_t>(1, std::min(kBwfMaxBlocks, kBwfMaxPartialFloats / size));
+  block_rows = std::max(block_rows, (rows + max_blocks - 1) / max_blocks);
+  const int64_t blocks = (rows + block_rows - 1) / block_rows;
+  // per block: partial dw (nkb, T, KB)
+  std::vector<float> partial(static_cast<size_t>(blocks * size), 0.0f);
+  parallel_chunks(blocks, [&](int64_t blk) {
     float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(hp * xrow));
     float* col = gathered
                      ? gemm::thread_buffer(gemm::kSlotPackA, static_cast<size_t>(chunk_rows * d.out_w * T))
                      : nullptr;
-    for (int t = first; t < parts; t += step) {
-      int64_t r0, r1;
-      split(rows, t, parts, &r0, &r1);
-      float* acc = partial.data() + t * size;
-      int64_t padded_image = -1;
-      for (int64_t r = r0; r < r1;) {
-        const int64_t b = r / d.out_h, oy = r % d.out_h;
-        const int64_t nrows = std::min({chunk_rows, r1 - r, d.out_h - oy});  // same image
-        if (b != padded_image) {
-          pad_image(d, x + b * d.h * d.w * c, xpad);
-          padded_image = b;
-        }
-        const float* src = xpad + oy * d.stride_h * xrow;
-        const float* g = dy + r * d.out_w * k;
-        int64_t ps = d.stride_w * c, xrs = d.stride_h * xrow, ys = xrow;
-        int64_t npx = d.out_w, nr = nrows;
-        if (gathered) {  // one run of T per pixel, the chunk's pixels consecutive
-          for (int64_t i = 0; i < nrows; ++i)
-            gather_runs(d, src + i * xrs, d.out_w, col + i * d.out_w * T);
-          src = col;
-          ps = T;
-          xrs = 0;
-          ys = 0;
-          npx = nrows * d.out_w;
-          nr = 1;
-        }
-        for (int64_t kb = 0; kb < nkb; ++kb) {
-          const int nk = static_cast<int>(std::min(KB, k - kb * KB));
-          float* accb = acc + kb * T * KB;
-          for (int64_t ky = 0; ky < nky; ++ky)
-            for (int64_t j0 = 0; j0 < J; j0 += M) {
-              const int mr = static_cast<int>(std::min(M, J - j0));
-              const float* xs = src + ky * ys + j0;
-              float* ap = accb + (ky * J + j0) * KB;
-              if (nk == KB)
-                bwf_tile_n<KV, true>(mr, xs, ps, xrs, g + kb * KB, k, d.out_w * k, npx, nr, nk, ap);
-              else
-                bwf_tile_n<KV, false>(mr, xs, ps, xrs, g + kb * KB, k, d.out_w * k, npx, nr, nk, ap);
-            }
-        }
-        r += nrows;
+    const int64_t r0 = blk * block_rows, r1 = std::min(rows, r0 + block_rows);
+    float* acc = partial.data() + blk * size;
+    int64_t padded_image = -1;
+    for (int64_t r = r0; r < r1;) {
+      const int64_t b = r / d.out_h, oy = r % d.out_h;
+      const int64_t nrows = std::min({chunk_rows, r1 - r, d.out_h - oy});  // same image
+      if (b != padded_image) {
+        pad_image(d, x + b * d.h * d.w * c, xpad);
+        padded_image = b;
       }
+      const float* src = xpad + oy * d.stride_h * xrow;
+      const float* g = dy + r * d.out_w * k;
+      int64_t ps = d.stride_w * c, xrs = d.stride_h * xrow, ys = xrow;
+      int64_t npx = d.out_w, nr = nrows;
+      if (gathered) {  // one run of T per pixel, the chunk's pixels consecutive
+        for (int64_t i = 0; i < nrows; ++i)
+          gather_runs(d, src + i * xrs, d.out_w, col + i * d.out_w * T);
+        src = col;
+        ps = T;
+        xrs = 0;
+        ys = 0;
+        npx = nrows * d.out_w;
+        nr = 1;
+      }
+      for (int64_t kb = 0; kb < nkb; ++kb) {
+        const int nk = static_cast<int>(std::min(KB, k - kb * KB));
+        float* accb = acc + kb * T * KB;
+        for (int64_t ky = 0; ky < nky; ++ky)
+          for (int64_t j0 = 0; j0 < J; j0 += M) {
+            const int mr = static_cast<int>(std::min(M, J - j0));
+            const float* xs = src + ky * ys + j0;
+            float* ap = accb + (ky * J + j0) * KB;
+            if (nk == KB)
+              bwf_tile_n<KV, true>(mr, xs, ps, xrs, g + kb * KB, k, d.out_w * k, npx, nr, nk, ap);
+            else
+              bwf_tile_n<KV, false>(mr, xs, ps, xrs, g + kb * KB, k, d.out_w * k, npx, nr, nk, ap);
+          }
+      }
+      r += nrows;
     }
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp for schedule(static)
-#endif
-    for (int64_t tr = 0; tr < T; ++tr) {  // dw[tr, kk] = sum over parts in order
+  });
+  const int64_t per = rows_per_chunk(k * blocks);
+  parallel_chunks((T + per - 1) / per, [&](int64_t chunk) {  // dw[tr, kk] = sum over blocks in order
+    for (int64_t tr = chunk * per; tr < std::min(T, (chunk + 1) * per); ++tr) {
       for (int64_t kk = 0; kk < k; ++kk) {
         const int64_t e = ((kk / KB) * T + tr) * KB + kk % KB;
         float s = partial[static_cast<size_t>(e)];
-        for (int p = 1; p < parts; ++p) s += partial[static_cast<size_t>(p * size + e)];
+        for (int64_t p = 1; p < blocks; ++p) s += partial[static_cast<size_t>(p * size + e)];
         dw[tr * k + kk] = s;
       }
     }
-  }
+  }, blocks > 1);
 }
 
 }  // namespace

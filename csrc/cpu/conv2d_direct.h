@@ -19,9 +19,9 @@ void conv2d_forward_direct(const Conv2dDesc& d, const float* x, const float* w,
                            const Epilogue& ep, float* y);
 
 // x (n, h, w, c), dy (n, out_h, out_w, k) -> dw (kh, kw, c, k). Any shape,
-// stride and padding. The output rows are split into one contiguous range per
-// thread and the per-thread partials are added in thread order: bit-identical
-// for a given thread count.
+// stride and padding. The output rows are cut into blocks fixed by the shape,
+// any thread takes the next block, and the per-block partials are added in
+// block order: bit-identical at any thread count.
 void conv2d_backward_filter_direct(const Conv2dDesc& d, const float* x, const float* dy,
                                    float* dw);
 

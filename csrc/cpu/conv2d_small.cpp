@@ -38,6 +38,7 @@
 #include "cpu/conv2d_simd.h"
 #include "cpu/epilogue.h"
 #include "cpu/gemm_driver.h"  // gemm::thread_buffer
+#include "cpu/parallel.h"  // parallel_chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -149,27 +150,19 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
   const int64_t slack = (P + KW) * C + kL;
   const int64_t vend = (d.out_h - 1) * wp + d.out_w;  // virtual pixels per image
   const int64_t tiles = (vend + P - 1) / P, total = d.n * tiles;
-  const int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), total));
-  (void)parts;  // unused without OpenMP
-#ifdef _OPENMP
-#pragma omp parallel num_threads(parts) if (parts > 1)
-#endif
-  {
-    int t = 0, nt = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    nt = omp_get_num_threads();
-#endif
-    const int64_t i0 = total * t / nt, i1 = total * (t + 1) / nt;
+  // chunks fixed by the shape: one image each (padded once), or with few images
+  // a fixed share of an image's tiles (each chunk pads its image again)
+  const int64_t per = d.n >= 8 ? tiles : std::max<int64_t>(1, tiles / 8);
+  const int64_t per_image = (tiles + per - 1) / per;
+  (void)total;
+  parallel_chunks(d.n * per_image, [&](int64_t chunk) {
+    const int64_t b = chunk / per_image, t0 = (chunk % per_image) * per;
+    const int64_t t1 = std::min(tiles, t0 + per);
     float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(padded + slack));
     std::memset(xpad + padded, 0, sizeof(float) * static_cast<size_t>(slack));
-    int64_t padded_image = -1;
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t b = i / tiles, v0 = (i % tiles) * P;
-      if (b != padded_image) {
-        pad_image(d, x + b * d.h * d.w * C, xpad);
-        padded_image = b;
-      }
+    pad_image(d, x + b * d.h * d.w * C, xpad);
+    for (int64_t tile = t0; tile < t1; ++tile) {
+      const int64_t v0 = tile * P;
       const int np = static_cast<int>(std::min(P, vend - v0));
       const int64_t oy = v0 / wp, ox0 = v0 % wp;
       // first stored pixel: (oy, ox0), or the next row's first when ox0 is past the output
@@ -181,7 +174,7 @@ void forward_impl(const Conv2dDesc& d, const float* x, const float* w, const Epi
                                k, ox0, d.out_w, wp, np, nk, fe);
       }
     }
-  }
+  });
 }
 
 template <int C, int KW>
@@ -255,46 +248,33 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
   block_rows = std::max(block_rows, (rows + max_blocks - 1) / max_blocks);
   const int64_t blocks = (rows + block_rows - 1) / block_rows;
   std::vector<float> partial(static_cast<size_t>(blocks * size), 0.0f);  // per block: (nkb, T, KB)
-  const int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), blocks));
-  (void)parts;  // unused without OpenMP
-#ifdef _OPENMP
-#pragma omp parallel num_threads(parts) if (parts > 1)
-#endif
-  {
-    int t = 0, nt = 1;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-    nt = omp_get_num_threads();
-#endif
+  parallel_chunks(blocks, [&](int64_t blk) {  // any thread, any block: partials per block
     float* xpad = gemm::thread_buffer(gemm::kSlotConv, static_cast<size_t>(hp * xrow));
     int64_t padded_image = -1;
-    for (int64_t blk = blocks * t / nt; blk < blocks * (t + 1) / nt; ++blk) {
-      float* acc = partial.data() + blk * size;
-      const int64_t r1 = std::min(rows, (blk + 1) * block_rows);
-      for (int64_t r = blk * block_rows; r < r1;) {
-        const int64_t b = r / d.out_h, oy = r % d.out_h;
-        const int64_t nrows = std::min(r1 - r, d.out_h - oy);  // same image
-        if (b != padded_image) {
-          pad_image(d, x + b * d.h * d.w * C, xpad);
-          padded_image = b;
-        }
-        const float* src = xpad + oy * d.stride_h * xrow;
-        const float* g = dy + r * d.out_w * k;
-        for (int64_t kb = 0; kb < nkb; ++kb) {
-          const int nk = static_cast<int>(std::min(KB, k - kb * KB));
-          for (int64_t ky = 0; ky < d.kh; ky += NKY)
-            bwf_tile<C, KW, NKY, KV>(src + ky * xrow, xrow, d.stride_h * xrow, d.stride_w * C,
-                                     g + kb * KB, k, d.out_w * k, d.out_w, nrows, nk,
-                                     acc + (kb * T + ky * J) * KB);
-        }
-        r += nrows;
+    float* acc = partial.data() + blk * size;
+    const int64_t r1 = std::min(rows, (blk + 1) * block_rows);
+    for (int64_t r = blk * block_rows; r < r1;) {
+      const int64_t b = r / d.out_h, oy = r % d.out_h;
+      const int64_t nrows = std::min(r1 - r, d.out_h - oy);  // same image
+      if (b != padded_image) {
+        pad_image(d, x + b * d.h * d.w * C, xpad);
+        padded_image = b;
       }
+      const float* src = xpad + oy * d.stride_h * xrow;
+      const float* g = dy + r * d.out_w * k;
+      for (int64_t kb = 0; kb < nkb; ++kb) {
+        const int nk = static_cast<int>(std::min(KB, k - kb * KB));
+        for (int64_t ky = 0; ky < d.kh; ky += NKY)
+          bwf_tile<C, KW, NKY, KV>(src + ky * xrow, xrow, d.stride_h * xrow, d.stride_w * C,
+                                   g + kb * KB, k, d.out_w * k, d.out_w, nrows, nk,
+                                   acc + (kb * T + ky * J) * KB);
+      }
+      r += nrows;
     }
-#ifdef _OPENMP
-#pragma omp barrier
-#pragma omp for schedule(static)
-#endif
-    for (int64_t tr = 0; tr < T; ++tr) {  // dw[tr, kk] = sum over blocks in order
+  });
+  const int64_t per = rows_per_chunk(k * blocks);
+  parallel_chunks((T + per - 1) / per, [&](int64_t chunk) {  // dw[tr, kk] = sum over blocks in order
+    for (int64_t tr = chunk * per; tr < std::min(T, (chunk + 1) * per); ++tr) {
       for (int64_t kk = 0; kk < k; ++kk) {
         const int64_t e = ((kk / KB) * T + tr) * KB + kk % KB;
         float s = partial[static_cast<size_t>(e)];
@@ -302,7 +282,7 @@ void backward_filter_impl(const Conv2dDesc& d, const float* x, const float* dy, 
         dw[tr * k + kk] = s;
       }
     }
-  }
+  }, blocks > 1);
 }
 
 // The widest channel block, then the most kernel rows per tile, that fit the

@@ -7,6 +7,7 @@
 
 #include "cpu/gemm_driver.h"
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // parallel_for_chunks, rows_per_chunk, kChunkElements: shape-fixed chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -29,34 +30,32 @@ void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) {
   const int64_t chunks = std::max<int64_t>(1, (rows + kRowChunk - 1) / kRowChunk);
   const int64_t strips = (cols + kStrip - 1) / kStrip;
   std::vector<float> partial(static_cast<size_t>(chunks * cols));  // (chunks, cols)
-#ifdef _OPENMP
   const bool big = rows * cols > 32768;
-#pragma omp parallel for schedule(static) if (big)
-#endif
-  for (int64_t task = 0; task < chunks * strips; ++task) {
-    const int64_t ch = task / strips, s = task % strips;
-    const int64_t i0 = ch * kRowChunk, i1 = std::min(rows, i0 + kRowChunk);
-    const int64_t j0 = s * kStrip, nj = std::min(kStrip, cols - j0);
-    float* acc = partial.data() + ch * cols + j0;
-    for (int64_t j = 0; j < nj; ++j) acc[j] = 0.0f;
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* row = dy + i * cols + j0;
-      for (int64_t j = 0; j < nj; ++j) acc[j] += row[j];
+  parallel_for_chunks(chunks * strips, 1, [&](int64_t task_begin, int64_t task_end) {
+    for (int64_t task = task_begin; task < task_end; ++task) {
+      const int64_t ch = task / strips, s = task % strips;
+      const int64_t i0 = ch * kRowChunk, i1 = std::min(rows, i0 + kRowChunk);
+      const int64_t j0 = s * kStrip, nj = std::min(kStrip, cols - j0);
+      float* acc = partial.data() + ch * cols + j0;
+      for (int64_t j = 0; j < nj; ++j) acc[j] = 0.0f;
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* row = dy + i * cols + j0;
+        for (int64_t j = 0; j < nj; ++j) acc[j] += row[j];
+      }
     }
-  }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (big && strips > 1)
-#endif
-  for (int64_t s = 0; s < strips; ++s) {
-    const int64_t j0 = s * kStrip, nj = std::min(kStrip, cols - j0);
-    float acc[kStrip];
-    for (int64_t j = 0; j < nj; ++j) acc[j] = 0.0f;
-    for (int64_t ch = 0; ch < chunks; ++ch) {
-      const float* p = partial.data() + ch * cols + j0;
-      for (int64_t j = 0; j < nj; ++j) acc[j] += p[j];
+  }, big);
+  parallel_for_chunks(strips, 1, [&](int64_t s_begin, int64_t s_end) {
+    for (int64_t s = s_begin; s < s_end; ++s) {
+      const int64_t j0 = s * kStrip, nj = std::min(kStrip, cols - j0);
+      float acc[kStrip];
+      for (int64_t j = 0; j < nj; ++j) acc[j] = 0.0f;
+      for (int64_t ch = 0; ch < chunks; ++ch) {
+        const float* p = partial.data() + ch * cols + j0;
+        for (int64_t j = 0; j < nj; ++j) acc[j] += p[j];
+      }
+      std::memcpy(db + j0, acc, sizeof(float) * static_cast<size_t>(nj));
     }
-    std::memcpy(db + j0, acc, sizeof(float) * static_cast<size_t>(nj));
-  }
+  }, big && strips > 1);
 }
 
 }  // namespace cpu

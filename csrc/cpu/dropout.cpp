@@ -17,6 +17,7 @@
 
 #include "cudnn_lite.h"
 #include "common/philox.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -45,29 +46,30 @@ void apply_mask(int64_t n, const float* in, float* out, float rate, uint64_t see
   // vectorised loop over blocks into `words`, then the chunk's elements are masked
   constexpr int64_t kChunk = 64;
   const int64_t chunks = (blocks + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t ch = 0; ch < chunks; ++ch) {
-    uint32_t words[4 * kChunk];  // word j of block b at 4 b + j: in index order
-    const int64_t b0 = ch * kChunk, nb = std::min(kChunk, blocks - b0);
+  parallel_for_chunks(chunks, rows_per_chunk(4 * kChunk), [&](int64_t ch_begin, int64_t ch_end) {
+    for (int64_t ch = ch_begin; ch < ch_end; ++ch) {
+      uint32_t words[4 * kChunk];  // word j of block b at 4 b + j: in index order
+      const int64_t b0 = ch * kChunk, nb = std::min(kChunk, blocks - b0);
 #pragma omp simd
-    for (int64_t b = 0; b < nb; ++b) {
-      const Philox4 r = philox4x32_10(first_block + static_cast<uint64_t>(b0 + b), seed);
-      words[4 * b + 0] = r.v[0];
-      words[4 * b + 1] = r.v[1];
-      words[4 * b + 2] = r.v[2];
-      words[4 * b + 3] = r.v[3];
+      for (int64_t b = 0; b < nb; ++b) {
+        const Philox4 r = philox4x32_10(first_block + static_cast<uint64_t>(b0 + b), seed);
+        words[4 * b + 0] = r.v[0];
+        words[4 * b + 1] = r.v[1];
+        words[4 * b + 2] = r.v[2];
+        words[4 * b + 3] = r.v[3];
+      }
+      const uint64_t chunk_first = (first_block + static_cast<uint64_t>(b0)) * 4;
+      const uint64_t lo = std::max(chunk_first, offset);
+      const uint64_t hi = std::min(chunk_first + static_cast<uint64_t>(nb) * 4, end);
+      const uint32_t* w = words + (lo - chunk_first);
+      const float* src = in + (lo - offset);
+      float* dst = out + (lo - offset);
+      const int64_t count = static_cast<int64_t>(hi - lo);
+#pragma omp simd
+      for (int64_t k = 0; k < count; ++k)
+        dst[k] = philox_to_uniform(w[k]) >= rate ? src[k] / keep_prob : 0.0f;
     }
-    const uint64_t chunk_first = (first_block + static_cast<uint64_t>(b0)) * 4;
-    const uint64_t lo = std::max(chunk_first, offset);
-    const uint64_t hi = std::min(chunk_first + static_cast<uint64_t>(nb) * 4, end);
-    const uint32_t* w = words + (lo - chunk_first);
-    const float* src = in + (lo - offset);
-    float* dst = out + (lo - offset);
-    const int64_t count = static_cast<int64_t>(hi - lo);
-#pragma omp simd
-    for (int64_t k = 0; k < count; ++k)
-      dst[k] = philox_to_uniform(w[k]) >= rate ? src[k] / keep_prob : 0.0f;
-  }
+  }, n > 32768);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // rows_per_chunk, kChunkElements: shape-fixed dynamic chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -21,7 +22,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
   switch (s.kind) {
     case Optimizer::sgd: {
       if (s.momentum == 0.0f) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           param[i] -= lr * g;
@@ -30,7 +31,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       }
       const float mu = s.momentum;
       if (s.nesterov) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float m = mu * slot1[i] - lr * g;
@@ -38,7 +39,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
           param[i] += mu * m - lr * g;
         }
       } else {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float m = mu * slot1[i] - lr * g;
@@ -49,7 +50,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
       return;
     }
     case Optimizer::adagrad: {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float a = slot1[i] + g * g;
@@ -61,7 +62,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
     case Optimizer::rmsprop: {
       const float rho = s.rho, mu = s.momentum;
       if (mu == 0.0f) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float v = rho * slot1[i] + (1.0f - rho) * g * g;
@@ -69,7 +70,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
           param[i] -= lr * g / std::sqrt(v + eps);
         }
       } else {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) {
           const float g = grad[i] + l2x2 * param[i];
           const float v = rho * slot1[i] + (1.0f - rho) * g * g;
@@ -83,7 +84,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
     }
     case Optimizer::adadelta: {
       const float rho = s.rho;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float ag = rho * slot1[i] + (1.0f - rho) * g * g;
@@ -96,7 +97,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
     }
     case Optimizer::adam: {
       const float b1 = 1.0f - s.beta1, b2 = 1.0f - s.beta2, c1 = s.c1;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float m = slot1[i] + (g - slot1[i]) * b1;
@@ -110,7 +111,7 @@ void optimizer_update(const OptimizerStep& s, int64_t n, float* param, const flo
     case Optimizer::nadam: {
       const float b1 = 1.0f - s.beta1, b2 = 1.0f - s.beta2;
       const float c1 = s.c1, c2 = s.c2, c3 = s.c3;
-#pragma omp parallel for simd schedule(static) if (n > 32768)
+#pragma omp parallel for simd schedule(dynamic, kChunkElements) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i] + l2x2 * param[i];
         const float m = slot1[i] + (g - slot1[i]) * b1;

@@ -31,6 +31,7 @@
 #endif
 
 #include "cudnn_lite.h"
+#include "cpu/parallel.h"  // parallel_for_chunks, rows_per_chunk, kChunkElements: shape-fixed chunks
 
 namespace cudnn_lite {
 namespace cpu {
@@ -217,8 +218,11 @@ template <class Fn>
 void for_each_output_row(const Pool2dDesc& d, Fn fn) {
   const int64_t tasks = d.n * d.out_h;
   [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && tasks > 1;
-#pragma omp parallel for schedule(static) if (big)
-  for (int64_t t = 0; t < tasks; ++t) fn(t / d.out_h, t % d.out_h);
+  parallel_for_chunks(tasks, rows_per_chunk(d.out_w * d.c * d.pool_h * d.pool_w),
+                      [&](int64_t t0, int64_t t1) {
+                        for (int64_t t = t0; t < t1; ++t) fn(t / d.out_h, t % d.out_h);
+                      },
+                      big);
 }
 
 // Writes the band of dx owned by output row oy of image i (non-overlapping
@@ -290,25 +294,26 @@ void maxpool2d_backward(const Pool2dDesc& d, const float* x, const float* dy, fl
     return;
   }
   [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
-#pragma omp parallel for schedule(static) if (big)
-  for (int64_t i = 0; i < d.n; ++i) {
-    const float* xi = x + i * d.h * d.w * c;
-    float* dxi = dx + i * d.h * d.w * c;
-    std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
-    for (int64_t oy = 0; oy < d.out_h; ++oy) {
-      const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
-      for (int64_t ox = 0; ox < d.out_w; ++ox) {
-        const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
-        if (ry.empty() || rx.empty()) continue;
-        const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
-        const int64_t cell0 = (ry.begin * d.w + rx.begin) * c;
-        const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
-        for (int64_t c0 = 0; c0 < c; c0 += kLanes)
-          max_backward_block<false>(xi + cell0 + c0, dyo + c0, win, std::min(kLanes, c - c0),
-                                    dxi + cell0 + c0);
+  parallel_for_chunks(d.n, 1, [&](int64_t i_begin, int64_t i_end) {
+    for (int64_t i = i_begin; i < i_end; ++i) {
+      const float* xi = x + i * d.h * d.w * c;
+      float* dxi = dx + i * d.h * d.w * c;
+      std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
+      for (int64_t oy = 0; oy < d.out_h; ++oy) {
+        const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
+        for (int64_t ox = 0; ox < d.out_w; ++ox) {
+          const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
+          if (ry.empty() || rx.empty()) continue;
+          const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
+          const int64_t cell0 = (ry.begin * d.w + rx.begin) * c;
+          const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
+          for (int64_t c0 = 0; c0 < c; c0 += kLanes)
+            max_backward_block<false>(xi + cell0 + c0, dyo + c0, win, std::min(kLanes, c - c0),
+                                      dxi + cell0 + c0);
+        }
       }
     }
-  }
+  }, big);
 }
 
 // x (n, h, w, c) -> y (n, out_h, out_w, c); divisor = number of non-padding cells
@@ -348,32 +353,31 @@ void avgpool2d_backward(const Pool2dDesc& d, const float* dy, float* dx) {
     return;
   }
   [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
-#pragma omp parallel for schedule(static) if (big)
-  for (int64_t i = 0; i < d.n; ++i) {
-    float* dxi = dx + i * d.h * d.w * c;
-    std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
-    for (int64_t oy = 0; oy < d.out_h; ++oy) {
-      const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
-      for (int64_t ox = 0; ox < d.out_w; ++ox) {
-        const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
-        if (ry.empty() || rx.empty()) continue;
-        const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
-        const float inv = 1.0f / static_cast<float>(win.cells());
-        const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
-        const int64_t cell0 = (ry.begin * d.w + rx.begin) * c;
-        for (int64_t c0 = 0; c0 < c; c0 += kLanes)
-          avg_backward_block<false>(dyo + c0, win, std::min(kLanes, c - c0), inv, dxi + cell0 + c0);
+  parallel_for_chunks(d.n, 1, [&](int64_t i_begin, int64_t i_end) {
+    for (int64_t i = i_begin; i < i_end; ++i) {
+      float* dxi = dx + i * d.h * d.w * c;
+      std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
+      for (int64_t oy = 0; oy < d.out_h; ++oy) {
+        const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
+        for (int64_t ox = 0; ox < d.out_w; ++ox) {
+          const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
+          if (ry.empty() || rx.empty()) continue;
+          const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
+          const float inv = 1.0f / static_cast<float>(win.cells());
+          const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
+          const int64_t cell0 = (ry.begin * d.w + rx.begin) * c;
+          for (int64_t c0 = 0; c0 < c; c0 += kLanes)
+            avg_backward_block<false>(dyo + c0, win, std::min(kLanes, c - c0), inv, dxi + cell0 + c0);
+        }
       }
     }
-  }
+  }, big);
 }
 // x (n, hw, c) -> y (n, c): mean over hw, summed in double
 void global_avgpool_forward(int64_t n, int64_t hw, int64_t c, const float* x, float* y) {
-#pragma omp parallel if (n * hw * c > 32768 && n > 1)
-  {
+  parallel_for_chunks(n, rows_per_chunk(hw * c), [&](int64_t i0, int64_t i1) {
     std::vector<double> acc(c);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = i0; i < i1; ++i) {
       std::fill(acc.begin(), acc.end(), 0.0);
       double* a = acc.data();
       const float* xi = x + i * hw * c;
@@ -385,21 +389,22 @@ void global_avgpool_forward(int64_t n, int64_t hw, int64_t c, const float* x, fl
       const double inv = hw > 0 ? 1.0 / static_cast<double>(hw) : 0.0;
       for (int64_t ch = 0; ch < c; ++ch) y[i * c + ch] = static_cast<float>(a[ch] * inv);
     }
-  }
+  }, n * hw * c > 32768 && n > 1);
 }
 
 // dy (n, c) -> dx (n, hw, c): dx[i, p, ch] = dy[i, ch] / hw
 void global_avgpool_backward(int64_t n, int64_t hw, int64_t c, const float* dy, float* dx) {
   const float inv = hw > 0 ? 1.0f / static_cast<float>(hw) : 0.0f;
-#pragma omp parallel for schedule(static) if (n * hw * c > 32768 && n > 1)
-  for (int64_t i = 0; i < n; ++i) {
-    const float* dyi = dy + i * c;
-    for (int64_t p = 0; p < hw; ++p) {
-      float* dxp = dx + (i * hw + p) * c;
+  parallel_for_chunks(n, rows_per_chunk(hw * c), [&](int64_t i_begin, int64_t i_end) {
+    for (int64_t i = i_begin; i < i_end; ++i) {
+      const float* dyi = dy + i * c;
+      for (int64_t p = 0; p < hw; ++p) {
+        float* dxp = dx + (i * hw + p) * c;
 #pragma omp simd
-      for (int64_t ch = 0; ch < c; ++ch) dxp[ch] = dyi[ch] * inv;
+        for (int64_t ch = 0; ch < c; ++ch) dxp[ch] = dyi[ch] * inv;
+      }
     }
-  }
+  }, n * hw * c > 32768 && n > 1);
 }
 
 }  // namespace cpu

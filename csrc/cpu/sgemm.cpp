@@ -11,6 +11,7 @@
 
 #include "cpu/gemm_driver.h"
 #include "cpu/gemm_small.h"
+#include "cpu/parallel.h"
 #include "cudnn_lite.h"
 
 namespace cudnn_lite {
@@ -92,57 +93,40 @@ void sgemm_parallel(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   if (n <= kSmallN && k > 0 && alpha != 0.0f) {  // narrow C: split the rows, whole tiles each
     if (ep && epilogue_is_identity(*ep)) ep = nullptr;
     const int64_t tiles = (m + kSmallMR - 1) / kSmallMR;
-    const int parts = static_cast<int>(std::min<int64_t>(threads, tiles));
-#ifdef _OPENMP
-#pragma omp parallel num_threads(parts)
-#endif
-    {
-      int first = 0, step = 1;
-#ifdef _OPENMP
-      first = omp_get_thread_num();
-      step = omp_get_num_threads();
-#endif
+    // row ranges of whole tiles (the same bits at any split), any thread takes the next
+    const int64_t parts = std::min<int64_t>(2 * threads, tiles);
+    parallel_chunks(parts, [&](int64_t t) {
       int64_t ldbp = 0;
       const float* bp = small_n_panel(trans_b, n, k, b, ldb, &ldbp);
-      for (int t = first; t < parts; t += step) {
-        int64_t tb, te;
-        split_range(tiles, parts, t, &tb, &te);
-        small_n_rows(trans_a, tb * kSmallMR, std::min(m, te * kSmallMR), n, k, alpha, a, lda, bp,
-                     ldbp, beta, c, ldc, ep);
-      }
-    }
+      int64_t tb, te;
+      split_range(tiles, parts, t, &tb, &te);
+      small_n_rows(trans_a, tb * kSmallMR, std::min(m, te * kSmallMR), n, k, alpha, a, lda, bp,
+                   ldbp, beta, c, ldc, ep);
+    });
     return;
   }
   int tm = 1, tn = 1;
   choose_grid(m, n, threads, &tm, &tn);
   const int64_t mb = (m + kMR - 1) / kMR, nb = (n + kNR - 1) / kNR;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(tm * tn)
-#endif
-  {
-    int first = 0, step = 1;  // the team may be smaller than asked: loop over the tiles
-#ifdef _OPENMP
-    first = omp_get_thread_num();
-    step = omp_get_num_threads();
-#endif
-    for (int t = first; t < tm * tn; t += step) {
-      int64_t ib, ie, jb, je;
-      split_range(mb, tm, t / tn, &ib, &ie);
-      split_range(nb, tn, t % tn, &jb, &je);
-      const int64_t i0 = ib * kMR, i1 = std::min(m, ie * kMR);
-      const int64_t j0 = jb * kNR, j1 = std::min(n, je * kNR);
-      if (i0 >= i1 || j0 >= j1) continue;
-      const float* at = trans_a ? a + i0 : a + i0 * lda;
-      const float* bt = trans_b ? b + j0 * ldb : b + j0;
-      Epilogue ep_t;
-      if (ep) {
-        ep_t = *ep;
-        if (ep_t.bias) ep_t.bias += j0;
-      }
-      sgemm_serial(trans_a, trans_b, i1 - i0, j1 - j0, k, alpha, at, lda, bt, ldb, beta,
-                   c + i0 * ldc + j0, ldc, ep ? &ep_t : nullptr);
+  // a tm x tn grid of C tiles; any thread takes the next tile (each C element is
+  // computed whole by one tile: the same bits whichever thread computes it)
+  parallel_chunks(tm * tn, [&](int64_t t) {
+    int64_t ib, ie, jb, je;
+    split_range(mb, tm, t / tn, &ib, &ie);
+    split_range(nb, tn, t % tn, &jb, &je);
+    const int64_t i0 = ib * kMR, i1 = std::min(m, ie * kMR);
+    const int64_t j0 = jb * kNR, j1 = std::min(n, je * kNR);
+    if (i0 >= i1 || j0 >= j1) return;
+    const float* at = trans_a ? a + i0 : a + i0 * lda;
+    const float* bt = trans_b ? b + j0 * ldb : b + j0;
+    Epilogue ep_t;
+    if (ep) {
+      ep_t = *ep;
+      if (ep_t.bias) ep_t.bias += j0;
     }
-  }
+    sgemm_serial(trans_a, trans_b, i1 - i0, j1 - j0, k, alpha, at, lda, bt, ldb, beta,
+                 c + i0 * ldc + j0, ldc, ep ? &ep_t : nullptr);
+  });
 }
 
 }  // namespace gemm
