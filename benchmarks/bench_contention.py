@@ -34,6 +34,11 @@ import subprocess
 import sys
 import time
 
+# The workers' environment is the one this script started with: importing cudnn_lite here (the
+# harness's machine record does) sets GOMP_SPINCOUNT in os.environ, which every worker, PyTorch's
+# and older builds' included, would otherwise inherit.
+START_ENV = dict(os.environ)
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
@@ -63,7 +68,7 @@ def parse_variant(text):
 
 
 def run_worker(impl, site, network, threads, seconds, quick, extra_env=None):
-    env = dict(os.environ)
+    env = dict(START_ENV)
     env.update(extra_env or {})
     if site:
         env["PYTHONPATH"] = site + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
