@@ -78,36 +78,16 @@ def test_conv2d_forward_textbook(device):
     np.testing.assert_array_equal(got[0][0, 0, :, 0], [6, 9, 11])
 
 
-@pytest.mark.parametrize("shape", [((64, 28, 28, 1), (3, 3, 32)), ((40, 32, 32, 3), (2, 2, 16)),
-                                   ((33, 32, 32, 3), (3, 3, 32))])
-def test_conv2d_few_channels_thread_count_independent(shape):
-    # the few-channel backward filter adds fixed blocks in a fixed order: the same bits at
-    # any thread count (and the forward has no cross-thread reduction at all)
-    (n, h, wd, c), (kh, kw, k) = shape
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((n, h, wd, c)).astype(np.float32)
-    w = rng.standard_normal((kh, kw, c, k)).astype(np.float32)
-    dy = rng.standard_normal((n, h, wd, k)).astype(np.float32)
-    before = cudnn_lite.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2, 3):
-            cudnn_lite.set_num_threads(threads)
-            results.append((ops.conv2d_forward(x, w, padding="same", activation="relu"),
-                            ops.conv2d_backward_filter(x, dy, w.shape, padding="same")))
-    finally:
-        cudnn_lite.set_num_threads(before)
-    for y, dw in results[1:]:
-        np.testing.assert_array_equal(y, results[0][0])
-        np.testing.assert_array_equal(dw, results[0][1])
-
-
-
-@pytest.mark.parametrize("shape", [((64, 16, 16, 32), (3, 3, 64)), ((32, 8, 8, 64), (3, 3, 128)),
-                                   ((20, 9, 11, 24), (2, 2, 40)), ((48, 14, 14, 32), (3, 3, 64))])
+@pytest.mark.parametrize("shape", [
+    # few channels: the small-channel kernels (forward without cross-thread reduction, backward
+    # filter adding fixed blocks in a fixed order)
+    ((64, 28, 28, 1), (3, 3, 32)), ((40, 32, 32, 3), (2, 2, 16)), ((33, 32, 32, 3), (3, 3, 32)),
+    # the direct and im2col paths: backward-filter partials of shape-fixed pixel blocks added in
+    # block order (any thread takes the next block)
+    ((64, 16, 16, 32), (3, 3, 64)), ((32, 8, 8, 64), (3, 3, 128)), ((20, 9, 11, 24), (2, 2, 40)),
+    ((48, 14, 14, 32), (3, 3, 64))])
 def test_conv2d_thread_count_independent(shape):
-    # the direct and im2col backward filters add partials of shape-fixed pixel blocks in
-    # block order (any thread takes the next block): the same bits at any thread count
+    # the same bits at any thread count, forward and both backward passes
     (n, h, wd, c), (kh, kw, k) = shape
     rng = np.random.default_rng(4)
     x = rng.standard_normal((n, h, wd, c)).astype(np.float32)
