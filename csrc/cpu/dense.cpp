@@ -36,12 +36,15 @@ void bias_backward(int64_t rows, int64_t cols, const float* dy, float* db) {
       const int64_t ch = task / strips, s = task % strips;
       const int64_t i0 = ch * kRowChunk, i1 = std::min(rows, i0 + kRowChunk);
       const int64_t j0 = s * kStrip, nj = std::min(kStrip, cols - j0);
-      float* acc = partial.data() + ch * cols + j0;
+      // a local array: the compiler keeps it apart from dy and vectorises the row
+      // loop (summing into partial[] directly ran scalar, a load-add-store per element)
+      float acc[kStrip];
       for (int64_t j = 0; j < nj; ++j) acc[j] = 0.0f;
       for (int64_t i = i0; i < i1; ++i) {
         const float* row = dy + i * cols + j0;
         for (int64_t j = 0; j < nj; ++j) acc[j] += row[j];
       }
+      std::memcpy(partial.data() + ch * cols + j0, acc, sizeof(float) * static_cast<size_t>(nj));
     }
   }, big);
   parallel_for_chunks(strips, 1, [&](int64_t s_begin, int64_t s_end) {
