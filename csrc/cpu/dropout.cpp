@@ -30,6 +30,20 @@ void check_rate(float rate, const char* what) {
                                 std::to_string(rate));
 }
 
+// dst (count) = u(w) >= rate ? src / keep_prob : 0, branch-free. A function of its
+// own with its values as arguments: inside the lambda below the compiler reloaded
+// rate and keep_prob through the captured references on every element (dst might
+// alias them), kept a branch on the random keep/drop decision (mispredicted
+// ~30% of the time at rate 0.3: 6.6 ns per element) and did not vectorise.
+void mask_words(const uint32_t* w, const float* src, float* dst, int64_t count, float rate,
+                float keep_prob) {
+#pragma omp simd
+  for (int64_t k = 0; k < count; ++k) {
+    const float scaled = src[k] / keep_prob;
+    dst[k] = philox_to_uniform(w[k]) >= rate ? scaled : 0.0f;
+  }
+}
+
 // out (n) = keep ? in / (1 - rate) : 0
 void apply_mask(int64_t n, const float* in, float* out, float rate, uint64_t seed,
                 uint64_t offset) {
@@ -64,10 +78,7 @@ void apply_mask(int64_t n, const float* in, float* out, float rate, uint64_t see
       const uint32_t* w = words + (lo - chunk_first);
       const float* src = in + (lo - offset);
       float* dst = out + (lo - offset);
-      const int64_t count = static_cast<int64_t>(hi - lo);
-#pragma omp simd
-      for (int64_t k = 0; k < count; ++k)
-        dst[k] = philox_to_uniform(w[k]) >= rate ? src[k] / keep_prob : 0.0f;
+      mask_words(w, src, dst, static_cast<int64_t>(hi - lo), rate, keep_prob);
     }
   }, n > 32768);
 }
