@@ -3,6 +3,7 @@
     cudnn-lite train MODEL [--epochs N] [--batch-size B] [--device cpu|cuda]
                            [--data DIR] [--out DIR] [--seed S] [--verbose 0|1|2]
                            [--distributed]      (under mpirun -np N: data-parallel)
+    cudnn-lite evaluate MODEL WEIGHTS [--data DIR] [--batch-size B] [--device cpu|cuda] [--json]
     cudnn-lite summary MODEL
     cudnn-lite info
     cudnn-lite list
@@ -64,6 +65,19 @@ def build_parser():
                    help="data-parallel training over the ranks of mpirun (mpirun -np 4 cudnn-lite "
                         "train MODEL --distributed); --batch-size is the global batch")
 
+    e = sub.add_parser("evaluate", help="evaluate trained weights of a zoo model on its test split "
+                                        "(loss, accuracy, macro precision/recall/F1, confusion matrix)")
+    e.add_argument("model", type=_model_name, help="zoo model name (see `cudnn-lite list`)")
+    e.add_argument("weights", metavar="WEIGHTS",
+                   help="weights or model file: the best checkpoint `train` writes "
+                        "(<model>.best.weights.npz), a .npz/.keras/.h5 model, or Keras weights")
+    e.add_argument("--data", default=None, metavar="DIR", help="as for train")
+    e.add_argument("--batch-size", type=_positive, default=None,
+                   help="evaluation batch (default: the recipe's, at least 128)")
+    e.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                   help="default: cuda when usable, else cpu")
+    e.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
     s = sub.add_parser("summary", help="print a zoo model's summary table")
     s.add_argument("model", type=_model_name, help="zoo model name (see `cudnn-lite list`)")
 
@@ -123,6 +137,28 @@ def _cmd_train(a):
     return 0
 
 
+def _cmd_evaluate(a):
+    result = zoo.evaluate(a.model, a.weights, data_dir=a.data, batch_size=a.batch_size,
+                          device=a.device)
+    if a.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['model']} with {result['weights']} on {result['test_samples']} test samples "
+          f"({result['device']})")
+    print(f"test loss: {result['test_loss']:.4f}")
+    print(f"test accuracy: {result['test_accuracy']:.4f}")
+    cm = result.get("confusion_matrix")
+    if cm is not None:
+        print(f"macro precision {result['precision']:.4f}, recall {result['recall']:.4f}, "
+              f"F1 {result['f1']:.4f}")
+        width = max(5, len(str(max(max(row) for row in cm))) + 1)
+        print("confusion matrix (rows: true class, columns: predicted class)")
+        print(" " * 6 + "".join(f"{j:>{width}}" for j in range(len(cm))))
+        for i, row in enumerate(cm):
+            print(f"{i:>6}" + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
 def main(argv=None):
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
@@ -134,6 +170,8 @@ def main(argv=None):
             return _cmd_list()
         if args.command == "summary":
             return _cmd_summary(args.model)
+        if args.command == "evaluate":
+            return _cmd_evaluate(args)
         return _cmd_train(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -33,6 +33,7 @@ import numpy as np
 
 from . import backend, distribute, regularizers
 from .callbacks import Callback, ModelCheckpoint, TerminateOnNaN
+from . import metrics
 from .datasets import cifar10, make_blobs, mnist
 from .layers import Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from .models import Sequential
@@ -42,7 +43,8 @@ from .preprocessing.image import ImageDataGenerator
 from .files import atomic_write
 from .utils import to_categorical
 
-__all__ = ["Recipe", "RECIPES", "names", "canonical", "build", "recipe", "load_dataset", "train"]
+__all__ = ["Recipe", "RECIPES", "names", "canonical", "build", "recipe", "load_dataset", "train",
+           "evaluate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,4 +427,44 @@ def train(name, epochs=None, batch_size=None, device=None, data_dir=None, out_di
     _atomic_json(result, history_path)
     if verbose:
         print(f"history: {history_path}; best checkpoint: {checkpoint.last_saved}")
+    return result
+
+
+# --------------------------------------------------------------- evaluate
+
+def evaluate(name, weights, data_dir=None, batch_size=None, device=None):
+    """Evaluate trained weights of the zoo model ``name`` on its test split; returns a dict.
+
+    ``weights`` is any file ``model.load_weights`` reads: the ``.best.weights.npz`` that
+    ``train`` (and ``benchmarks/reproduce.py``) keep, a whole ``.npz``/``.keras``/``.h5`` model
+    file, or Keras weights. The data is loaded and preprocessed exactly as for training (for
+    cifar10_improved: standardised with the training split's mean and std). A file that does
+    not fit the model's layers raises ``ValueError`` naming the file and the layer.
+
+    The dict holds ``test_loss``, ``test_accuracy`` and, for the classifiers with more than
+    one class, ``confusion_matrix`` (rows: true class) and macro ``precision``/``recall``/``f1``.
+    """
+    key = canonical(name)
+    r = RECIPES[key]
+    path = os.fspath(weights)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"weights: no such file: {path}")
+    batch_size = max(r.batch_size, 128) if batch_size is None else int(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if device is not None:
+        backend.set_device(device)
+    model = build(key)
+    model.load_weights(path)
+    _, _, (xt, yt) = load_dataset(key, data_dir)
+    score = [float(s) for s in np.ravel(model.evaluate(xt, yt, batch_size=batch_size, verbose=0))]
+    result = {"model": key, "weights": path, "device": model.device, "test_samples": int(len(xt)),
+              "test_loss": score[0], "test_accuracy": score[1] if len(score) > 1 else float("nan")}
+    if yt.ndim == 2 and yt.shape[1] > 1:
+        probs = backend.to_numpy(model.predict(xt, batch_size=batch_size, verbose=0))
+        k = yt.shape[1]
+        result["confusion_matrix"] = metrics.confusion_matrix(yt, probs, num_classes=k).tolist()
+        for kind in ("precision", "recall", "f1"):
+            fn = metrics.f1_score if kind == "f1" else getattr(metrics, kind)
+            result[kind] = fn(yt, probs, average="macro", labels=list(range(k)))
     return result

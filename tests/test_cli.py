@@ -77,3 +77,42 @@ def test_python_dash_m():
                        text=True, timeout=120, cwd=os.path.dirname(os.path.abspath(__file__)))
     assert r.returncode == 0, r.stderr
     assert "mnist-cnn" in r.stdout
+
+
+def test_evaluate_the_checkpoint_train_wrote(tmp_path, capsys):
+    """`evaluate` reproduces the test figures `train` printed, from the best checkpoint alone."""
+    import json
+    assert cli.main(["train", "blobs-mlp", "--epochs", "5", "--out", str(tmp_path),
+                     "--verbose", "0"]) == 0
+    trained = json.loads((tmp_path / "blobs_mlp.history.json").read_text())
+    capsys.readouterr()
+    ckpt = str(tmp_path / "blobs_mlp.best.weights.npz")
+    assert cli.main(["evaluate", "blobs_mlp", ckpt, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["test_samples"] == 200
+    assert result["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-6)
+    assert result["test_loss"] == pytest.approx(trained["test_loss"], rel=1e-5)
+    cm = result["confusion_matrix"]
+    assert len(cm) == 3 and sum(map(sum, cm)) == 200
+    assert sum(cm[i][i] for i in range(3)) / 200 == pytest.approx(result["test_accuracy"])
+    assert 0 < result["f1"] <= 1
+    assert cli.main(["evaluate", "blobs-mlp", ckpt]) == 0
+    out = capsys.readouterr().out
+    assert f"test accuracy: {trained['test_accuracy']:.4f}" in out and "confusion matrix" in out
+
+
+def test_evaluate_bad_weights_are_clear_errors(tmp_path, capsys):
+    assert cli.main(["evaluate", "blobs-mlp", str(tmp_path / "missing.npz")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert cli.main(["train", "xor-mlp", "--epochs", "2", "--out", str(tmp_path),
+                     "--verbose", "0"]) == 0
+    capsys.readouterr()
+    # the XOR net's weights do not fit the blobs net: a ValueError naming the file, exit 1
+    rc = cli.main(["evaluate", "blobs-mlp", str(tmp_path / "xor_mlp.best.weights.npz")])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "cudnn-lite evaluate: error:" in err and "xor_mlp.best.weights.npz" in err
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not a weights file at all")
+    assert cli.main(["evaluate", "blobs-mlp", str(garbage)]) == 1
+    assert "garbage.npz" in capsys.readouterr().err
