@@ -56,7 +56,7 @@ def load_run(path):
         epochs = [{k: v[i] for k, v in h.items() if len(v) == n} | {"epoch": i + 1} for i in range(n)]
         label = rec.get("framework", os.path.basename(path))
         seconds = rec.get("epoch_seconds") or []
-        commits = [(rec.get("git") or {}).get("commit", "?")[:8]]
+        commits = [(rec.get("commit") or (rec.get("git") or {}).get("commit") or "?")[:8]]
         threads = [(rec.get("threads") or {}).get("threads")]
         total = rec.get("epochs")
     if not epochs:
