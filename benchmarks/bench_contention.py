@@ -75,7 +75,7 @@ def run_worker(impl, site, network, threads, seconds, quick, extra_env=None):
     cmd = [sys.executable, WORKER, "--impl", impl, "--network", network, "--threads", str(threads),
            "--seconds", str(seconds)]
     if quick:
-        cmd += ["--batch", "4", "--warmup", "1", "--min-steps", "1"]
+        cmd += ["--batch", "4", "--warmup", "1", "--warmup-seconds", "0", "--min-steps", "1"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"contention_worker failed ({impl} {site or 'installed'} {network}):\n{out.stderr}")

@@ -49,12 +49,19 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seconds", type=float, default=3.0)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (at least)")
+    p.add_argument("--warmup-seconds", type=float, default=6.0,
+                   help="and untimed steps for at least this long (cudnn_lite's thread governor "
+                        "settles its team in the first steps under load; the timed part is the "
+                        "steady state of a long training)")
     p.add_argument("--min-steps", type=int, default=3)
     args = p.parse_args(argv)
     batch = args.batch or torch_models.BATCH[args.network]
     step, module = make_step(args.impl, args.network, batch, args.threads)
+    warm = time.perf_counter()
     for _ in range(args.warmup):
+        step()
+    while time.perf_counter() - warm < args.warmup_seconds:
         step()
     times = []
     start = time.perf_counter()

@@ -75,7 +75,7 @@ _SUBMODULES = {
     "ops", "reference", "layers", "models", "losses", "optimizers", "callbacks", "metrics",
     "regularizers", "initializers", "activations", "datasets", "preprocessing", "utils",
     "zoo", "backend", "saving", "plotting", "cli", "emulator", "config", "unsupported", "keras_alias",
-    "distribute",
+    "distribute", "thread_governor",
 }
 
 

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend, ops
+from .. import backend, ops, thread_governor
 from .. import distribute as _distribute
 from .. import losses as _losses
 from .. import metrics as _metrics
@@ -110,7 +110,16 @@ class Trainer:
         return per, g.reshape(y.shape)
 
     def _step(self, xb, yb, training):
-        """One batch on the device. Returns (per-sample loss, reg term, [per-sample metric values])."""
+        """One batch on the device. Returns (per-sample loss, reg term, [per-sample metric values]).
+
+        A CPU training step runs with the team size thread_governor picks (the full thread
+        count unless other processes keep the cores busy; no result depends on it)."""
+        if training and self.device == "cpu":
+            with thread_governor.governed_step(int(xb.shape[0])):
+                return self._step_on_device(xb, yb, training)
+        return self._step_on_device(xb, yb, training)
+
+    def _step_on_device(self, xb, yb, training):
         y = self._forward(xb, training)
         fused = training and self._fused()
         per, g = self._loss_values(y, yb, training, fused)
