@@ -23,6 +23,7 @@ is importable).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -38,6 +39,9 @@ import machine_limits  # noqa: E402
 NETWORKS = {"mnist_mlp": 128, "mnist_cnn": 128, "cifar10_cnn": 32, "cifar10_improved": 128}
 INPUT_SHAPE = {"mnist_mlp": (28, 28), "mnist_cnn": (28, 28, 1), "cifar10_cnn": (32, 32, 3),
                "cifar10_improved": (32, 32, 3)}
+
+
+PROFILE_SECONDS = 2.0  # the least time the per-layer profile of a network runs
 
 
 def layer_rows(costs, profile, peak, bandwidth):
@@ -126,7 +130,7 @@ def plot(path, results, limits, threads, subtitle):
 
 def main(argv=None) -> int:
     parser = harness.add_common_args(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
-    parser.add_argument("--profile-steps", type=int, default=None, help="steps profiled (default 10)")
+    parser.add_argument("--profile-steps", type=int, default=None, help="steps profiled (default: 10, or more to fill PROFILE_SECONDS)")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     zoo = bench_models.import_zoo()
@@ -148,7 +152,11 @@ def main(argv=None) -> int:
         model, _ = bench_models.build_ours(zoo, name, metrics=False)
         step = lambda: model.train_on_batch(x, onehot)  # noqa: E731
         stats = bench.compare({"cudnn_lite": step})["cudnn_lite"]
-        profile = bench_models.profile_ours(model, step, args.profile_steps or (1 if args.quick else 10))
+        # profiled steps: at least 10 and at least PROFILE_SECONDS of them (a 4 ms step
+        # profiled 10 times let one late step triple a layer's mean)
+        steps = args.profile_steps or (1 if args.quick else
+                                       max(10, math.ceil(PROFILE_SECONDS / stats["median"])))
+        profile = bench_models.profile_ours(model, step, steps)
         costs = flop_count.layer_costs(model, batch)
         flops = sum(c["fwd_flops"] + c["bwd_flops"] for c in costs)
         net = {"img_s": batch / stats["median"], "step_s": stats["median"], "train": stats,
