@@ -176,6 +176,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `cudnn-lite evaluate ... | head`: the reader left; no traceback
+        try:  # and none at exit either, when Python flushes stdout into the closed pipe
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 141
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:
         print(f"cudnn-lite {args.command}: error: {e}", file=sys.stderr)
         return 1

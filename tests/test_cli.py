@@ -116,3 +116,13 @@ def test_evaluate_bad_weights_are_clear_errors(tmp_path, capsys):
     garbage.write_bytes(b"not a weights file at all")
     assert cli.main(["evaluate", "blobs-mlp", str(garbage)]) == 1
     assert "garbage.npz" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_is_a_quiet_exit(monkeypatch, capsys):
+    """`cudnn-lite evaluate ... | head -3`: the reader goes away; exit 141, no traceback."""
+    def closed(*a, **kw):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(cli, "_cmd_list", closed)
+    assert cli.main(["list"]) == 141
+    assert "Traceback" not in capsys.readouterr().err
+
