@@ -41,13 +41,14 @@ import time
 from . import _C
 
 __all__ = ["governed_step", "set_enabled", "enabled", "state", "DELAY_FRACTION", "BUSY_STEPS",
-           "PROBE_STEPS", "REPROBE_SECONDS", "REPROBE_FACTOR"]
+           "PROBE_STEPS", "REPROBE_SECONDS", "REPROBE_FACTOR", "MARGIN"]
 
 DELAY_FRACTION = 0.05   # run-queue delay / step time above which a step counts as contended
 BUSY_STEPS = 3          # contended steps in a row that start a probe
 PROBE_STEPS = 3         # steps timed per candidate team (the first one discarded)
 REPROBE_SECONDS = 5.0   # a settled team is kept at least this long before the next probe,
 REPROBE_FACTOR = 10.0   # and at least this many times as long as the last probe took
+MARGIN = 0.03           # how much faster per sample a smaller team must be to replace the full one
 
 _enabled = os.environ.get("CUDNN_LITE_THREAD_GOVERNOR", "1").strip().lower() not in ("0", "false", "off", "no")
 _local = threading.local()
@@ -145,7 +146,9 @@ class _Governor:
     def _decide(self):
         timed = {t: statistics.median(ps[1:]) for t, ps, _ in self.probe}
         fracs = {t: statistics.median(fs[1:]) for t, _, fs in self.probe}
-        best = min(timed, key=lambda t: (timed[t], -t))
+        # a smaller team must beat the full one by MARGIN: two timed steps each are noisy, and
+        # a wrong smaller team costs more than a wrong full one (it is kept until the next probe)
+        best = min(timed, key=lambda t: (timed[t] * (1.0 if t == self.full else 1.0 + MARGIN), -t))
         self.history = (self.history + [(time.time(), best, timed, fracs)])[-8:]
         self.probe, self.busy = [], 0
         if best == self.full and fracs[best] <= DELAY_FRACTION:

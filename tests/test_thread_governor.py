@@ -131,3 +131,18 @@ def test_changing_teams_changes_no_bit(monkeypatch, two_threads):
     assert h_gov == h_full
     assert all(np.array_equal(a, b) for a, b in zip(w_gov, w_full))
     assert cudnn_lite.get_num_threads() == 2
+
+
+def test_a_smaller_team_must_win_by_the_margin(monkeypatch, two_threads):
+    g = fresh_governor()
+    # 1 thread 2% faster per sample: within the margin, so the full team stays
+    s = Script(monkeypatch, g, {2: 1.00e-3, 1: 0.98e-3}, delay=0.3)
+    for _ in range(thread_governor.BUSY_STEPS + 2 * thread_governor.PROBE_STEPS):
+        s.step(g)
+    assert g.mode == "settled" and g.team == 2
+    # 10% faster: beyond it
+    g2 = fresh_governor()
+    s2 = Script(monkeypatch, g2, {2: 1.00e-3, 1: 0.90e-3}, delay=0.3)
+    for _ in range(thread_governor.BUSY_STEPS + 2 * thread_governor.PROBE_STEPS):
+        s2.step(g2)
+    assert g2.mode == "settled" and g2.team == 1
