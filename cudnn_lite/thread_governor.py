@@ -83,7 +83,7 @@ class _Governor:
         self.full = None          # the thread count the probe was made for
         self.probe = []           # [(team, [seconds per sample, ...], [delay fraction, ...])]
         self.next_probe = 0.0
-        self.history = []         # (time, decision) of the last probes, for state()
+        self.history = []         # the last probes, for state(): (time, team kept, times, delays)
         self._stat = None
         try:
             self._stat = open("/proc/thread-self/schedstat", "rb", buffering=0)
@@ -118,7 +118,7 @@ class _Governor:
         self._d0 = self._run_delay()
         return full, team
 
-    def end(self, samples, team):
+    def end(self, samples):
         seconds = time.perf_counter() - self._t0
         delay = (self._run_delay() - self._d0) * 1e-9
         frac = delay / seconds if seconds > 0 else 0.0
@@ -129,7 +129,7 @@ class _Governor:
             return
         if self.mode != "probe":
             return
-        size, per_sample, fracs = self.probe[0]
+        _, per_sample, fracs = self.probe[0]
         per_sample.append(seconds / max(samples, 1))
         fracs.append(frac)
         if len(per_sample) < PROBE_STEPS:
@@ -181,7 +181,7 @@ def governed_step(samples):
     finally:
         if team != full:
             _C.set_num_threads(full)
-        g.end(samples, team)
+        g.end(samples)
 
 
 def state():

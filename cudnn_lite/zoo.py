@@ -31,9 +31,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from . import backend, distribute, regularizers
+from . import backend, distribute, metrics, regularizers
 from .callbacks import Callback, ModelCheckpoint, TerminateOnNaN
-from . import metrics
 from .datasets import cifar10, make_blobs, mnist
 from .layers import Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from .models import Sequential

@@ -26,7 +26,7 @@ class Script:
         seconds = self.cost[team] * samples
         self.now += seconds
         self.waited += int(self.delay * seconds * 1e9)
-        gov.end(samples, team)
+        gov.end(samples)
         return team
 
 

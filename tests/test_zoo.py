@@ -161,3 +161,14 @@ def test_the_committed_cifar10_improved_model_loads_and_evaluates(tmp_path):
     # trained, not initial: the first kernel differs from the seed-0 initialisation
     fresh = zoo.build("cifar10_improved", seed=0)
     assert not np.array_equal(model.get_weights()[0], fresh.get_weights()[0])
+
+
+def test_evaluate_rejects_bad_arguments(tmp_path):
+    weights = tmp_path / "w.npz"
+    weights.write_bytes(b"unused: the arguments are checked first")
+    with pytest.raises(ValueError, match="batch_size must be positive, got 0"):
+        zoo.evaluate("blobs_mlp", weights, batch_size=0)
+    with pytest.raises(ValueError, match="unknown model 'resnet50'"):
+        zoo.evaluate("resnet50", weights)
+    with pytest.raises(FileNotFoundError, match="weights: no such file"):
+        zoo.evaluate("blobs_mlp", tmp_path / "missing.npz")
