@@ -255,6 +255,30 @@ void write_band(const Pool2dDesc& d, int64_t i, int64_t oy, float* dx, WindowFn 
   zero_cols(done, d.w);
 }
 
+// Overlapping windows: dx of each image is zeroed, then window(i, oy, ox, dx_cell0, Window,
+// dxi) adds into it for every non-empty window, in output order (one image per task, so
+// the sums into a cell shared by several windows run in the same order on any thread).
+template <class WindowFn>
+void accumulate_windows(const Pool2dDesc& d, float* dx, WindowFn window) {
+  const int64_t c = d.c, image = d.h * d.w * c;
+  [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
+  parallel_for_chunks(d.n, 1, [&](int64_t i_begin, int64_t i_end) {
+    for (int64_t i = i_begin; i < i_end; ++i) {
+      float* dxi = dx + i * image;
+      std::memset(dxi, 0, sizeof(float) * image);
+      for (int64_t oy = 0; oy < d.out_h; ++oy) {
+        const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
+        for (int64_t ox = 0; ox < d.out_w; ++ox) {
+          const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
+          if (ry.empty() || rx.empty()) continue;
+          const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
+          window(i, oy, ox, (ry.begin * d.w + rx.begin) * c, win, dxi);
+        }
+      }
+    }
+  }, big);
+}
+
 }  // namespace
 
 // x (n, h, w, c) -> y (n, out_h, out_w, c)
@@ -293,27 +317,14 @@ void maxpool2d_backward(const Pool2dDesc& d, const float* x, const float* dy, fl
     });
     return;
   }
-  [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
-  parallel_for_chunks(d.n, 1, [&](int64_t i_begin, int64_t i_end) {
-    for (int64_t i = i_begin; i < i_end; ++i) {
-      const float* xi = x + i * d.h * d.w * c;
-      float* dxi = dx + i * d.h * d.w * c;
-      std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
-      for (int64_t oy = 0; oy < d.out_h; ++oy) {
-        const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
-        for (int64_t ox = 0; ox < d.out_w; ++ox) {
-          const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
-          if (ry.empty() || rx.empty()) continue;
-          const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
-          const int64_t cell0 = (ry.begin * d.w + rx.begin) * c;
-          const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
-          for (int64_t c0 = 0; c0 < c; c0 += kLanes)
-            max_backward_block<false>(xi + cell0 + c0, dyo + c0, win, std::min(kLanes, c - c0),
-                                      dxi + cell0 + c0);
-        }
-      }
-    }
-  }, big);
+  accumulate_windows(d, dx, [&](int64_t i, int64_t oy, int64_t ox, int64_t cell0,
+                                const Window& win, float* dxi) {
+    const float* xi = x + i * d.h * d.w * c;
+    const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
+    for (int64_t c0 = 0; c0 < c; c0 += kLanes)
+      max_backward_block<false>(xi + cell0 + c0, dyo + c0, win, std::min(kLanes, c - c0),
+                                dxi + cell0 + c0);
+  });
 }
 
 // x (n, h, w, c) -> y (n, out_h, out_w, c); divisor = number of non-padding cells
@@ -352,26 +363,13 @@ void avgpool2d_backward(const Pool2dDesc& d, const float* dy, float* dx) {
     });
     return;
   }
-  [[maybe_unused]] const bool big = pool_work(d) > kParallelWork && d.n > 1;
-  parallel_for_chunks(d.n, 1, [&](int64_t i_begin, int64_t i_end) {
-    for (int64_t i = i_begin; i < i_end; ++i) {
-      float* dxi = dx + i * d.h * d.w * c;
-      std::memset(dxi, 0, sizeof(float) * d.h * d.w * c);
-      for (int64_t oy = 0; oy < d.out_h; ++oy) {
-        const Span ry = window_span(oy, d.stride_h, d.pad_top, d.pool_h, d.h);
-        for (int64_t ox = 0; ox < d.out_w; ++ox) {
-          const Span rx = window_span(ox, d.stride_w, d.pad_left, d.pool_w, d.w);
-          if (ry.empty() || rx.empty()) continue;
-          const Window win{ry.end - ry.begin, rx.end - rx.begin, d.w * c, c};
-          const float inv = 1.0f / static_cast<float>(win.cells());
-          const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
-          const int64_t cell0 = (ry.begin * d.w + rx.begin) * c;
-          for (int64_t c0 = 0; c0 < c; c0 += kLanes)
-            avg_backward_block<false>(dyo + c0, win, std::min(kLanes, c - c0), inv, dxi + cell0 + c0);
-        }
-      }
-    }
-  }, big);
+  accumulate_windows(d, dx, [&](int64_t i, int64_t oy, int64_t ox, int64_t cell0,
+                                const Window& win, float* dxi) {
+    const float* dyo = dy + ((i * d.out_h + oy) * d.out_w + ox) * c;
+    const float inv = 1.0f / static_cast<float>(win.cells());
+    for (int64_t c0 = 0; c0 < c; c0 += kLanes)
+      avg_backward_block<false>(dyo + c0, win, std::min(kLanes, c - c0), inv, dxi + cell0 + c0);
+  });
 }
 // x (n, hw, c) -> y (n, c): mean over hw, summed in double
 void global_avgpool_forward(int64_t n, int64_t hw, int64_t c, const float* x, float* y) {
